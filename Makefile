@@ -1,0 +1,47 @@
+# spoke: `make run` to start on SQLite, `make test` to run every test. `make help` lists all.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help run test venv migrate worker cron lint format bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+venv: $(STAMP) ## Create or update the virtualenv
+
+migrate: $(STAMP) ## Apply database migrations (DATABASE_URL, default instance/spoke.db)
+	$(BIN)/flask --app app db upgrade
+
+run: migrate ## Set up and serve on http://127.0.0.1:$(PORT) (SQLite, in-process jobs)
+	PORT=$(PORT) $(BIN)/python -m spoke.serve
+
+test: $(STAMP) ## Set up and run the whole test suite
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+worker: $(STAMP) ## Scale-out: run an RQ worker (needs REDIS_URL and DATABASE_URL)
+	$(BIN)/rq worker --url "$$REDIS_URL" --with-scheduler "$${RQ_QUEUE:-spoke}"
+
+cron: $(STAMP) ## Scale-out: run the RQ cron process that enqueues the release sweep every minute
+	$(BIN)/rq cron --url "$$REDIS_URL" jobs/cron.py
+
+lint: $(STAMP) ## Lint and check formatting
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: $(STAMP) ## Format the code
+	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
+
+bench: $(STAMP) ## Run the benchmarks in bench/
+	$(BIN)/python -m bench.run
+
+clean: ## Remove the virtualenv (keeps instance/ data)
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""Jobs: plain functions that take ids, open the app context, call the domain, commit."""

@@ -1,0 +1,167 @@
+"""Campaigns, their contacts, assignments and the assignment audit log."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from spoke.clock import now
+from spoke.extensions import db
+from spoke.models.people import Organization, Team, User
+
+CAMPAIGN_STATUSES = ("draft", "started", "archived")
+MESSAGE_STATUSES = ("needs_message", "messaged", "needs_response", "convo", "closed")
+
+
+_POOL_INITIALS = text(
+    "assignment_id IS NULL AND message_status = 'needs_message' AND NOT opted_out"
+)
+_POOL_REPLIES = text("assignment_id IS NULL AND message_status = 'needs_response'")
+_HELD_REPLIES = text("assignment_id IS NOT NULL AND message_status = 'needs_response'")
+
+
+def new_token() -> str:
+    """Return an unguessable join token (256 bits, URL safe)."""
+    return secrets.token_urlsafe(32)
+
+
+class Campaign(db.Model):
+    __tablename__ = "campaign"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    script: Mapped[str] = mapped_column(Text, default="")
+
+    dynamic_initials_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    initials_batch_size: Mapped[int] = mapped_column(Integer, default=200)
+    require_replies_handled: Mapped[bool] = mapped_column(Boolean, default=False)
+    dynamic_replies_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    replies_batch_size: Mapped[int] = mapped_column(Integer, default=25)
+    release_unhandled_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    release_unhandled_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    initials_join_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    replies_join_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    organization: Mapped[Organization] = relationship()
+    teams: Mapped[list[Team]] = relationship(secondary="campaign_team", order_by="Team.name")
+
+    @property
+    def is_started(self) -> bool:
+        return self.status == "started"
+
+
+class CampaignTeam(db.Model):
+    __tablename__ = "campaign_team"
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True
+    )
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Assignment(db.Model):
+    """The (texter, campaign) link; a contact is held by pointing at one of these."""
+
+    __tablename__ = "assignment"
+    __table_args__ = (UniqueConstraint("user_id", "campaign_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
+    max_contacts: Mapped[int | None] = mapped_column(Integer, default=None)
+    # Which claim buttons the texter sees: set by the link they joined through or the panel.
+    can_claim_initials: Mapped[bool] = mapped_column(Boolean, default=False)
+    can_claim_replies: Mapped[bool] = mapped_column(Boolean, default=False)
+    # False once removed on the Texters panel; the row stays while conversations point at it.
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+    user: Mapped[User] = relationship()
+    campaign: Mapped[Campaign] = relationship()
+
+
+class CampaignContact(db.Model):
+    __tablename__ = "campaign_contact"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "cell"),
+        # The initials pool, in claim order.
+        Index(
+            "ix_contact_pool_needs_message",
+            "campaign_id",
+            "id",
+            postgresql_where=_POOL_INITIALS,
+            sqlite_where=_POOL_INITIALS,
+        ),
+        # The replies pool, oldest waiting first.
+        Index(
+            "ix_contact_pool_needs_response",
+            "campaign_id",
+            "last_inbound_at",
+            postgresql_where=_POOL_REPLIES,
+            sqlite_where=_POOL_REPLIES,
+        ),
+        # Held unhandled replies, for the release sweep and the admin's counts.
+        Index(
+            "ix_contact_held_needs_response",
+            "campaign_id",
+            "last_inbound_at",
+            postgresql_where=_HELD_REPLIES,
+            sqlite_where=_HELD_REPLIES,
+        ),
+        Index("ix_contact_assignment_status", "assignment_id", "message_status"),
+        Index("ix_contact_campaign_status", "campaign_id", "message_status", "id"),
+        Index("ix_contact_cell", "cell"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    first_name: Mapped[str] = mapped_column(String(200), default="")
+    last_name: Mapped[str] = mapped_column(String(200), default="")
+    cell: Mapped[str] = mapped_column(String(20))
+    zip: Mapped[str] = mapped_column(String(20), default="")
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # NULL = in the pool. This one column IS the assignment.
+    assignment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("assignment.id"), default=None
+    )
+    message_status: Mapped[str] = mapped_column(String(20), default="needs_message")
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_outbound_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
+
+    campaign: Mapped[Campaign] = relationship()
+    assignment: Mapped[Assignment | None] = relationship()
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.cell
+
+
+class AssignmentEvent(db.Model):
+    """Append-only audit of every change of `campaign_contact.assignment_id`."""
+
+    __tablename__ = "assignment_event"
+    __table_args__ = (Index("ix_assignment_event_campaign_time", "campaign_id", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    reason: Mapped[str] = mapped_column(String(30))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), default=None)
+    from_assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignment.id"))
+    to_assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignment.id"))
+    contact_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Ids are kept for small changes only; bulk changes record the count.
+    contact_ids: Mapped[list[int] | None] = mapped_column(JSON, default=None)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+    actor: Mapped[User | None] = relationship()
+    from_assignment: Mapped[Assignment | None] = relationship(foreign_keys=[from_assignment_id])
+    to_assignment: Mapped[Assignment | None] = relationship(foreign_keys=[to_assignment_id])

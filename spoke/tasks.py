@@ -1,0 +1,53 @@
+"""Run a job: on RQ when REDIS_URL is set, otherwise in this process.
+
+Web code commits first, then calls `enqueue`. Jobs are plain functions in `jobs/` that take
+ids and open their own app context, so both paths run the same code.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app
+
+log = logging.getLogger(__name__)
+
+
+def redis_connection(url: str | None = None):  # type: ignore[no-untyped-def]
+    from redis import Redis
+
+    return Redis.from_url(url or current_app.config["REDIS_URL"])
+
+
+def queue(url: str | None = None, name: str | None = None):  # type: ignore[no-untyped-def]
+    from rq import Queue
+
+    return Queue(name or current_app.config["RQ_QUEUE"], connection=redis_connection(url))
+
+
+def enqueue(func: Callable[..., Any], *args: Any, background: bool = False) -> None:
+    """Run `func(*args)` as a job.
+
+    With Redis: an RQ job. Without: inline, or on a daemon thread when `background` is set
+    (long work such as imports, so the request returns and a progress bar can poll).
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config.get("REDIS_URL"):
+        queue().enqueue(func, *args, job_timeout=3600)
+        return
+    if background and app.config.get("JOBS_IN_THREAD", True):
+        thread = threading.Thread(target=_run_with_app, args=(app, func, args), daemon=True)
+        thread.start()
+        return
+    func(*args)
+
+
+def _run_with_app(app: Any, func: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    with app.app_context():
+        try:
+            func(*args)
+        except Exception:  # a background thread has nobody to raise to
+            log.exception("in-process job %s%r failed", func.__name__, args)

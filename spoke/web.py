@@ -1,0 +1,67 @@
+"""Request plumbing shared by the views: the current organization, HTMX answers, redirects."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, g, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from spoke.extensions import db, htmx, login_manager
+from spoke.models import Membership, User
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see that page."
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id))
+
+    @app.before_request
+    def load_membership() -> None:
+        g.membership = None
+        if current_user.is_authenticated:
+            g.membership = db.session.scalars(
+                select(Membership)
+                .where(Membership.user_id == current_user.id)
+                .order_by(Membership.id)
+                .limit(1)
+            ).first()
+
+    @app.after_request
+    def vary_on_htmx(response: Response) -> Response:
+        response.vary.add("HX-Request")
+        return response
+
+    @app.context_processor
+    def inject_membership() -> dict[str, Any]:
+        return {"membership": g.get("membership")}
+
+
+def is_fragment_request() -> bool:
+    """True when htmx asked for a fragment (boosted navigation wants the full page)."""
+    return bool(htmx) and not htmx.boosted
+
+
+def fragment_or_redirect(template: str, redirect_to: str, status: int = 200, **context: Any):
+    """Answer an HTMX control with its fragment, a plain form with a 303 to the full page."""
+    if is_fragment_request():
+        return render_template(template, **context), status
+    return redirect(redirect_to, code=303)
+
+
+def safe_next(target: str | None, default: str | None = None) -> str:
+    """Return `target` if it is a local path on this site, else the default."""
+    fallback = default or url_for("texting.home")
+    if not target:
+        return fallback
+    target = target.replace("\\", "/").strip()
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    return target

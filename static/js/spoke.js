@@ -1,0 +1,41 @@
+// spoke: small progressive enhancements. Everything works without this file.
+(function () {
+  "use strict";
+
+  // Forms marked data-enter-sends submit on Enter key-UP only: a held key repeats
+  // keydown, never keyup, so holding Enter can never send more than one message.
+  function enterForm(e) {
+    if (e.key !== "Enter" || e.shiftKey || e.isComposing) return null;
+    return e.target.closest ? e.target.closest("form[data-enter-sends]") : null;
+  }
+  document.addEventListener("keydown", function (e) {
+    if (enterForm(e)) e.preventDefault();
+  });
+  document.addEventListener("keyup", function (e) {
+    var form = enterForm(e);
+    if (!form || form.dataset.sending === "1") return;
+    form.dataset.sending = "1";
+    form.requestSubmit();
+  });
+
+  // "Copy link" buttons copy the value of the input named in data-copy-target.
+  document.addEventListener("click", function (e) {
+    var btn = e.target.closest ? e.target.closest("[data-copy-target]") : null;
+    if (!btn) return;
+    e.preventDefault();
+    var input = document.getElementById(btn.dataset.copyTarget);
+    if (!input) return;
+    input.select();
+    var done = function () { btn.textContent = "Copied"; setTimeout(function () { btn.textContent = "Copy link"; }, 2000); };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(input.value).then(done, function () { document.execCommand("copy"); done(); });
+    } else { document.execCommand("copy"); done(); }
+  });
+
+  // Confirm before destructive buttons (data-confirm) when htmx is not handling it.
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    var message = form.dataset.confirm;
+    if (message && !window.confirm(message)) { e.preventDefault(); e.stopImmediatePropagation(); }
+  }, true);
+})();

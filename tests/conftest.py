@@ -1,0 +1,126 @@
+"""Fixtures: an app on a fresh database per test, on SQLite and (when configured) PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from spoke import clock, create_app
+from spoke.config import database_uri
+from spoke.extensions import db
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this test run, dropped at the end."""
+    admin_url = make_url(database_uri(PG_URL))
+    name = f"spoke_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path, request: pytest.FixtureRequest) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    return request.getfixturevalue("pg_database")
+
+
+@pytest.fixture
+def app_config(database_url: str, tmp_path) -> dict:
+    """Config for the test app; tests may tweak it before `app` is built."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "JOBS_IN_THREAD": False,
+        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        "SMS_PROVIDER": "fake",
+        "REDIS_URL": "",
+        "SERVER_NAME": "localhost",
+    }
+
+
+@pytest.fixture
+def app(app_config: dict, backend: str):
+    app = create_app(app_config)
+    with app.app_context():
+        if backend == "postgresql":
+            db.create_all()
+            _truncate_all()
+        else:
+            db.create_all()
+    clock.freeze(None)
+    yield app
+    clock.freeze(None)
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _truncate_all() -> None:
+    names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+    db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    db.session.commit()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, email: str, password: str = "password123"):
+        """Log in through the real form."""
+        return self._client.post("/login", data={"email": email, "password": password})
+
+    def login_as(self, user) -> None:
+        """Log in by session, for tests about something other than logging in."""
+        with self._client.session_transaction() as sess:
+            sess["_user_id"] = str(user.id)
+            sess["_fresh"] = True
+
+    def logout(self):
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client) -> AuthActions:
+    return AuthActions(client)
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context for tests that call the domain layer directly."""
+    with app.app_context():
+        yield app
