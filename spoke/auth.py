@@ -3,3 +3,15 @@
 from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
+
+
+@bp.route("/login", methods=['GET', 'POST'])
+def login() -> str:
+    """Placeholder."""
+    return "auth.login"
+
+
+@bp.route("/logout", methods=['POST'])
+def logout() -> str:
+    """Placeholder."""
+    return "auth.logout"

@@ -3,3 +3,9 @@
 from flask import Blueprint
 
 bp = Blueprint("campaigns", __name__)
+
+
+@bp.route("/campaigns", methods=['GET'])
+def index() -> str:
+    """Placeholder."""
+    return "campaigns.index"

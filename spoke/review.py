@@ -3,3 +3,9 @@
 from flask import Blueprint
 
 bp = Blueprint("review", __name__)
+
+
+@bp.route("/review", methods=['GET'])
+def index() -> str:
+    """Placeholder."""
+    return "review.index"
