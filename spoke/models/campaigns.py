@@ -37,6 +37,8 @@ class Campaign(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="draft")
     script: Mapped[str] = mapped_column(Text, default="")
+    # Names of the contacts' custom fields (extra CSV columns), usable in the script.
+    custom_field_names: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     dynamic_initials_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     initials_batch_size: Mapped[int] = mapped_column(Integer, default=200)
