@@ -13,7 +13,7 @@ import sqlite3
 
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 _immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("immediate", default=False)
 
@@ -44,6 +44,8 @@ def begin_write(session: Session) -> None:
     Domain functions call this first, so their whole body is one transaction that holds
     SQLite's write lock from its first statement.
     """
+    if isinstance(session, scoped_session):
+        session = session()
     if session.in_transaction():
         session.commit()
     token = _immediate.set(True)

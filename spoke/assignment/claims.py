@@ -1,0 +1,205 @@
+"""Dynamic assignment: a texter claims a batch of initials or of replies from the pool."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from spoke.assignment import events, sql
+from spoke.db_tx import begin_write, lock_row
+from spoke.models import Assignment, Campaign
+from spoke.models import CampaignContact as CC
+
+
+@dataclass
+class ClaimResult:
+    """What a claim did: `claimed` contacts, or `refusal` saying why none; `next` is where to go."""
+
+    kind: str  # "initials" or "replies"
+    claimed: int = 0
+    batch_size: int = 0
+    refusal: str = ""
+    next: str = ""  # "initials", "replies" or "" (the campaign page)
+
+    @property
+    def ok(self) -> bool:
+        return self.claimed > 0
+
+    @property
+    def message(self) -> str:
+        if self.refusal:
+            return self.refusal
+        noun = "texts to send" if self.kind == "initials" else "replies to answer"
+        if self.claimed < self.batch_size:
+            return f"You got {self.claimed} of {self.batch_size}: no more are waiting."
+        return f"You got {self.claimed} {noun}."
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _locked_assignment(session: Session, campaign_id: int, user_id: int) -> Assignment | None:
+    assignment_id = session.scalar(
+        select(Assignment.id).where(
+            Assignment.campaign_id == campaign_id, Assignment.user_id == user_id
+        )
+    )
+    return None if assignment_id is None else lock_row(session, Assignment, assignment_id)
+
+
+def _room_under_cap(session: Session, assignment: Assignment) -> int | None:
+    if assignment.max_contacts is None:
+        return None
+    held = sql.count(session, CC.assignment_id == assignment.id)
+    return max(0, assignment.max_contacts - held)
+
+
+def claim_initials(session: Session, campaign_id: int, user_id: int) -> ClaimResult:
+    """Claim up to the batch size of pool contacts that need their initial."""
+    begin_write(session)
+    campaign = session.get(Campaign, campaign_id)
+    result = ClaimResult(kind="initials")
+    if campaign is None:
+        result.refusal = "No such campaign."
+        return result
+    result.batch_size = campaign.initials_batch_size
+    assignment = _locked_assignment(session, campaign_id, user_id)
+    refusal = _initials_refusal(session, campaign, assignment)
+    if refusal:
+        result.refusal, result.next = refusal
+        return result
+    assert assignment is not None
+    size = campaign.initials_batch_size
+    room = _room_under_cap(session, assignment)
+    if room is not None:
+        size = min(size, room)
+    ids = sql.move(
+        session,
+        sql.pool_initials(campaign_id),
+        assignment.id,
+        limit=size,
+        order_by=CC.id,
+        skip_locked=True,
+    )
+    result.batch_size = size
+    result.claimed = len(ids)
+    if not ids:
+        result.refusal = "There are no more texts to send in this campaign right now."
+        return result
+    result.next = "initials"
+    events.record(
+        session,
+        campaign_id=campaign_id,
+        reason="claim_initials",
+        actor_id=user_id,
+        to_assignment_id=assignment.id,
+        contact_ids=ids,
+        detail=result.message,
+    )
+    return result
+
+
+def _initials_refusal(
+    session: Session, campaign: Campaign, assignment: Assignment | None
+) -> tuple[str, str] | None:
+    if campaign.status != "started":
+        return "This campaign is not started.", ""
+    if not campaign.dynamic_initials_enabled:
+        return "Dynamic Assignment for Initials is turned off for this campaign.", ""
+    if assignment is None or not assignment.is_active:
+        return "You are not a texter in this campaign.", ""
+    unsent = sql.count(session, sql.held_unsent(assignment.id))
+    if unsent:
+        return (
+            f"Send your {_plural(unsent, 'text', 'texts')} before asking for more.",
+            "initials",
+        )
+    if campaign.require_replies_handled:
+        unhandled = sql.count(session, sql.held_unhandled(assignment.id))
+        if unhandled:
+            return (
+                f"Answer your {_plural(unhandled, 'reply', 'replies')} before asking for "
+                "more texts to send.",
+                "replies",
+            )
+    room = _room_under_cap(session, assignment)
+    if room == 0:
+        return (
+            f"You have reached your limit of {assignment.max_contacts} contacts "
+            "in this campaign.",
+            "",
+        )
+    return None
+
+
+def claim_replies(session: Session, campaign_id: int, user_id: int) -> ClaimResult:
+    """Claim up to the replies batch size of unassigned replies, oldest waiting first."""
+    begin_write(session)
+    campaign = session.get(Campaign, campaign_id)
+    result = ClaimResult(kind="replies")
+    if campaign is None:
+        result.refusal = "No such campaign."
+        return result
+    result.batch_size = campaign.replies_batch_size
+    assignment = _locked_assignment(session, campaign_id, user_id)
+    refusal = _replies_refusal(session, campaign, assignment)
+    if refusal:
+        result.refusal, result.next = refusal
+        return result
+    assert assignment is not None
+    size = campaign.replies_batch_size
+    room = _room_under_cap(session, assignment)
+    if room is not None:
+        size = min(size, room)
+    # Only the pool: a reply someone holds is never taken.
+    ids = sql.move(
+        session,
+        sql.pool_replies(campaign_id),
+        assignment.id,
+        limit=size,
+        order_by=(CC.last_inbound_at, CC.id),
+        skip_locked=True,
+    )
+    result.batch_size = size
+    result.claimed = len(ids)
+    if not ids:
+        result.refusal = "No replies are waiting to be answered right now."
+        return result
+    result.next = "replies"
+    events.record(
+        session,
+        campaign_id=campaign_id,
+        reason="claim_replies",
+        actor_id=user_id,
+        to_assignment_id=assignment.id,
+        contact_ids=ids,
+        detail=result.message,
+    )
+    return result
+
+
+def _replies_refusal(
+    session: Session, campaign: Campaign, assignment: Assignment | None
+) -> tuple[str, str] | None:
+    if campaign.status != "started":
+        return "This campaign is not started.", ""
+    if not campaign.dynamic_replies_enabled:
+        return "Dynamic Assignment for Replies is turned off for this campaign.", ""
+    if assignment is None or not assignment.is_active:
+        return "You are not a texter in this campaign.", ""
+    unhandled = sql.count(session, sql.held_unhandled(assignment.id))
+    if unhandled:
+        return (
+            f"Answer your {_plural(unhandled, 'reply', 'replies')} before asking for more.",
+            "replies",
+        )
+    if _room_under_cap(session, assignment) == 0:
+        return (
+            f"You have reached your limit of {assignment.max_contacts} contacts "
+            "in this campaign.",
+            "",
+        )
+    return None

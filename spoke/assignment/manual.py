@@ -1,0 +1,227 @@
+"""Manual assignment from the Texters panel: texts to send, caps, adding and removing texters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from spoke.assignment import events, sql
+from spoke.db_tx import begin_write, lock_row
+from spoke.models import Assignment, Campaign, Membership
+from spoke.models import CampaignContact as CC
+
+
+class AssignmentError(Exception):
+    """A refusal with a reason the admin can read."""
+
+
+@dataclass
+class ManualResult:
+    assigned: int = 0
+    returned: int = 0
+    conversations_returned: int = 0
+    wanted: int = 0
+    held_unsent: int = 0
+    message: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.assigned or self.returned or self.conversations_returned)
+
+
+def ensure_assignment(
+    session: Session,
+    campaign_id: int,
+    user_id: int,
+    *,
+    can_claim_initials: bool = False,
+    can_claim_replies: bool = False,
+) -> tuple[Assignment, bool]:
+    """Get or create the texter's assignment, locked for this transaction; True if new.
+
+    Relies on UNIQUE(user_id, campaign_id): a racing twin's insert is ignored, not doubled.
+    """
+    created = sql.insert_ignore(
+        session,
+        Assignment,
+        {
+            "user_id": user_id,
+            "campaign_id": campaign_id,
+            "can_claim_initials": can_claim_initials,
+            "can_claim_replies": can_claim_replies,
+            "is_active": True,
+        },
+    )
+    assignment_id = session.scalar(
+        select(Assignment.id).where(
+            Assignment.user_id == user_id, Assignment.campaign_id == campaign_id
+        )
+    )
+    assignment = lock_row(session, Assignment, assignment_id)
+    assert assignment is not None
+    return assignment, created
+
+
+def _check_member(session: Session, campaign: Campaign, user_id: int) -> None:
+    member = session.scalar(
+        select(Membership.id).where(
+            Membership.organization_id == campaign.organization_id, Membership.user_id == user_id
+        )
+    )
+    if member is None:
+        raise AssignmentError("That person is not a member of this organization.")
+
+
+def set_texts_to_send(
+    session: Session,
+    campaign_id: int,
+    user_id: int,
+    wanted: int,
+    *,
+    actor_id: int | None,
+    max_contacts: int | None | object = ...,
+    also_conversations: bool = False,
+) -> ManualResult:
+    """Make the texter hold exactly `wanted` unsent initials (as far as the pool allows).
+
+    Raising pulls pool contacts, lowering returns the excess unsent ones, conversations stay
+    unless `also_conversations`. `max_contacts` (when given; None = no cap) is stored first
+    and limits what is pulled. One transaction, one event when anything moved.
+    """
+    if wanted < 0:
+        raise AssignmentError("Texts to send cannot be negative.")
+    begin_write(session)
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise AssignmentError("No such campaign.")
+    if campaign.status == "archived":
+        raise AssignmentError("This campaign is archived.")
+    _check_member(session, campaign, user_id)
+    assignment, created = ensure_assignment(
+        session, campaign_id, user_id, can_claim_initials=True, can_claim_replies=True
+    )
+    assignment.is_active = True
+    if max_contacts is not ...:
+        if max_contacts is not None and int(max_contacts) < 0:  # type: ignore[call-overload]
+            raise AssignmentError("Max contacts cannot be negative.")
+        assignment.max_contacts = max_contacts  # type: ignore[assignment]
+
+    result = ManualResult(wanted=wanted)
+    held = sql.count(session, sql.held_unsent(assignment.id))
+    if also_conversations:
+        moved = sql.move(session, sql.held_conversations(assignment.id), None)
+        result.conversations_returned = len(moved)
+    ids: list[int] = []
+    if wanted > held:
+        need = wanted - held
+        if assignment.max_contacts is not None:
+            total = sql.count(session, CC.assignment_id == assignment.id)
+            need = max(0, min(need, assignment.max_contacts - total))
+        if need:
+            ids = sql.move(
+                session,
+                sql.pool_initials(campaign_id),
+                assignment.id,
+                limit=need,
+                order_by=CC.id,
+                skip_locked=True,
+            )
+        result.assigned = len(ids)
+    elif wanted < held:
+        # Return the most recently assigned excess; a row being sent right now is locked,
+        # and once sent it no longer matches, so it is never pulled from under the texter.
+        ids = sql.move(
+            session,
+            sql.held_unsent(assignment.id),
+            None,
+            limit=held - wanted,
+            order_by=CC.id.desc(),
+        )
+        result.returned = len(ids)
+    result.held_unsent = held + result.assigned - result.returned
+    result.message = _describe(result)
+    if result.changed:
+        events.record(
+            session,
+            campaign_id=campaign_id,
+            reason="manual",
+            actor_id=actor_id,
+            from_assignment_id=assignment.id if result.returned or result.conversations_returned
+            else None,
+            to_assignment_id=assignment.id if result.assigned else None,
+            contact_ids=ids,
+            count=result.assigned + result.returned + result.conversations_returned,
+            detail=result.message,
+        )
+    return result
+
+
+def _describe(r: ManualResult) -> str:
+    parts = []
+    if r.assigned:
+        parts.append(f"assigned {r.assigned}")
+    if r.returned:
+        parts.append(f"returned {r.returned} unsent to the pool")
+    if r.conversations_returned:
+        parts.append(f"returned {r.conversations_returned} conversations to the pool")
+    if r.wanted > r.held_unsent and r.assigned < r.wanted:
+        parts.append(f"holds {r.held_unsent} of {r.wanted} wanted: the pool or the cap ran out")
+    return "; ".join(parts) or "no change"
+
+
+def remove_texter(
+    session: Session,
+    campaign_id: int,
+    user_id: int,
+    *,
+    actor_id: int | None,
+    also_conversations: bool = False,
+) -> ManualResult:
+    """Take a texter off the campaign: unsent initials (and optionally conversations) return."""
+    begin_write(session)
+    assignment_id = session.scalar(
+        select(Assignment.id).where(
+            Assignment.campaign_id == campaign_id, Assignment.user_id == user_id
+        )
+    )
+    if assignment_id is None:
+        raise AssignmentError("That texter is not in this campaign.")
+    assignment = lock_row(session, Assignment, assignment_id)
+    assert assignment is not None
+    result = ManualResult()
+    unsent = sql.move(session, sql.held_unsent(assignment.id), None)
+    result.returned = len(unsent)
+    if also_conversations:
+        result.conversations_returned = len(
+            sql.move(session, sql.held_conversations(assignment.id), None)
+        )
+    assignment.is_active = False
+    assignment.can_claim_initials = False
+    assignment.can_claim_replies = False
+    result.message = "removed from the campaign; " + _describe(result)
+    events.record(
+        session,
+        campaign_id=campaign_id,
+        reason="manual",
+        actor_id=actor_id,
+        from_assignment_id=assignment.id,
+        contact_ids=unsent,
+        count=result.returned + result.conversations_returned,
+        detail=result.message,
+    )
+    return result
+
+
+def held_counts(session: Session, campaign_id: int) -> dict[int, dict[str, int]]:
+    """Per assignment: contacts held by status, for the Texters panel (one grouped query)."""
+    rows = session.execute(
+        select(CC.assignment_id, CC.message_status, func.count())
+        .where(CC.campaign_id == campaign_id, CC.assignment_id.is_not(None))
+        .group_by(CC.assignment_id, CC.message_status)
+    )
+    out: dict[int, dict[str, int]] = {}
+    for assignment_id, status, n in rows:
+        out.setdefault(assignment_id, {})[status] = n
+    return out
