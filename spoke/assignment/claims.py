@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ class ClaimResult:
     batch_size: int = 0
     refusal: str = ""
     next: str = ""  # "initials", "replies" or "" (the campaign page)
+    contact_ids: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -86,6 +87,7 @@ def claim_initials(session: Session, campaign_id: int, user_id: int) -> ClaimRes
     )
     result.batch_size = size
     result.claimed = len(ids)
+    result.contact_ids = ids
     if not ids:
         result.refusal = "There are no more texts to send in this campaign right now."
         return result
@@ -165,6 +167,7 @@ def claim_replies(session: Session, campaign_id: int, user_id: int) -> ClaimResu
     )
     result.batch_size = size
     result.claimed = len(ids)
+    result.contact_ids = ids
     if not ids:
         result.refusal = "No replies are waiting to be answered right now."
         return result
