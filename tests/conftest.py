@@ -15,7 +15,43 @@ from spoke.config import database_uri
 from spoke.extensions import db
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+REDIS_URL = os.environ.get("REDIS_URL", "")
+# CI sets this: a missing service is then a failure, never a silent skip.
+REQUIRE_SERVICES = os.environ.get("SPOKE_REQUIRE_SERVICES") == "1"
+CHROMIUM = "/usr/bin/chromium"
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not REQUIRE_SERVICES:
+        return
+    missing = [name for name, value in (("TEST_DATABASE_URL", PG_URL), ("REDIS_URL", REDIS_URL))
+               if not value]
+    if missing:
+        raise pytest.UsageError(f"SPOKE_REQUIRE_SERVICES is set but {missing} are not")
+
+
+def need(what: str, available: bool) -> None:
+    """Skip a test whose service is absent; fail it instead when CI requires services."""
+    if available:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what} is required (SPOKE_REQUIRE_SERVICES=1) but not available")
+    pytest.skip(f"{what} not configured")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The real redis-server of this run (REDIS_URL); skips without it outside CI."""
+    need("REDIS_URL", bool(REDIS_URL))
+    return REDIS_URL
+
+
+@pytest.fixture
+def chromium_path() -> str:
+    """Debian's Chromium for browser tests; skips without it outside CI."""
+    need("Chromium at /usr/bin/chromium", os.path.exists(CHROMIUM))
+    return CHROMIUM
 
 
 @pytest.fixture(scope="session")
