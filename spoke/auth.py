@@ -1,17 +1,160 @@
-"""Views: auth (placeholder until its issue lands)."""
+"""Views: first-run setup, log in, sign up, log out, and the friendly error pages."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_user, logout_user
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from spoke import accounts, web
+from spoke.extensions import db, htmx
 
 bp = Blueprint("auth", __name__)
 
+SETUP_DONE = "spoke.setup_done"  # app.extensions key: an organization exists (never unset)
+# Machine endpoints that must not be sent to a setup page meant for people.
+SETUP_EXEMPT_BLUEPRINTS = {"webhooks"}
+BAD_LOGIN = "Email or password is incorrect."
 
-@bp.route("/login", methods=['GET', 'POST'])
-def login() -> str:
-    """Placeholder."""
-    return "auth.login"
+
+def invalid_status() -> int:
+    """Status for a form re-shown with errors: 422, but 200 for htmx (it swaps only 2xx)."""
+    return 200 if htmx else 422
 
 
-@bp.route("/logout", methods=['POST'])
-def logout() -> str:
-    """Placeholder."""
-    return "auth.logout"
+def next_param() -> str | None:
+    """The request's `next` if it is a safe local path, else None (so links drop it)."""
+    raw = request.values.get("next")
+    if not raw:
+        return None
+    default = url_for("texting.home")
+    target = web.safe_next(raw, default)
+    return target if target != default or raw.strip() == default else None
+
+
+def setup_done() -> bool:
+    """True once an organization exists; remembered on the app after the first yes."""
+    if current_app.extensions.get(SETUP_DONE):
+        return True
+    if accounts.organization_exists(db.session):
+        current_app.extensions[SETUP_DONE] = True
+        return True
+    return False
+
+
+@bp.before_app_request
+def require_setup() -> Response | None:
+    """Send every page to /setup until the first organization exists."""
+    if request.endpoint in ("auth.setup", "static") or request.blueprint in SETUP_EXEMPT_BLUEPRINTS:
+        return None
+    if setup_done():
+        return None
+    return redirect(url_for("auth.setup"))
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup() -> Any:
+    """Create the organization and its owner on first run; 404 ever after."""
+    if setup_done():
+        abort(404)
+    form = {key: request.form.get(key, "") for key in ("org_name", "name", "email")}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            user = accounts.setup_organization(
+                db.session,
+                form["org_name"],
+                form["name"],
+                form["email"],
+                request.form.get("password", ""),
+            )
+        except accounts.AlreadySetUp:
+            current_app.extensions[SETUP_DONE] = True
+            abort(404)
+        except accounts.ValidationError as exc:
+            errors = exc.errors
+        else:
+            current_app.extensions[SETUP_DONE] = True
+            login_user(user)
+            flash("Your organization is ready.", "success")
+            return redirect(url_for("campaigns.index"), code=303)
+    status = invalid_status() if errors else 200
+    return render_template("auth/setup.html", form=form, errors=errors), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """Log in with email and password, then go to a safe `next`."""
+    next_url = next_param()
+    if request.method == "GET" and current_user.is_authenticated:
+        return redirect(web.safe_next(next_url))
+    email = request.form.get("email", "")
+    error = None
+    if request.method == "POST":
+        user = accounts.authenticate(db.session, email, request.form.get("password", ""))
+        if user is not None:
+            login_user(user)
+            return redirect(web.safe_next(next_url), code=303)
+        error = BAD_LOGIN
+    status = invalid_status() if error else 200
+    return render_template("auth/login.html", email=email, error=error, next=next_url), status
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup() -> Any:
+    """Create an account with no organization yet, log it in, then go to a safe `next`."""
+    next_url = next_param()
+    if request.method == "GET" and current_user.is_authenticated:
+        return redirect(web.safe_next(next_url))
+    form = {key: request.form.get(key, "") for key in ("name", "email")}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            user = accounts.create_user(
+                db.session, form["name"], form["email"], request.form.get("password", "")
+            )
+        except accounts.ValidationError as exc:
+            errors = exc.errors
+        else:
+            login_user(user)
+            return redirect(web.safe_next(next_url), code=303)
+    status = invalid_status() if errors else 200
+    return render_template(
+        "auth/signup.html",
+        form=form,
+        errors=errors,
+        next=next_url,
+        email_taken=errors.get("email") == accounts.EMAIL_TAKEN,
+    ), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Response:
+    """Log out and go to the login page."""
+    logout_user()
+    flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"), code=303)
+
+
+@bp.app_errorhandler(403)
+def forbidden(error: HTTPException) -> tuple[str, int]:
+    """Explain a refusal on a full page instead of a bare error."""
+    return render_template("errors/403.html", error=error), 403
+
+
+@bp.app_errorhandler(404)
+def not_found(error: HTTPException) -> tuple[str, int]:
+    """Show a not-found page in the site's layout."""
+    return render_template("errors/404.html", error=error), 404

@@ -1,0 +1,338 @@
+"""Accounts and organizations: setup, users, sign-in, roles and teams (no Flask request here)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from spoke import db_tx
+from spoke.models import ROLES, Membership, Organization, Team, TeamMember, User
+
+log = logging.getLogger(__name__)
+
+MIN_PASSWORD = 8
+# Any constant works; it only has to be the same for every process that sets up.
+SETUP_LOCK_KEY = 0x5370_6B65
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
+
+EMAIL_TAKEN = "An account with this email already exists."
+LAST_OWNER = "An organization needs at least one owner."
+OWNER_ONLY = "Only an owner can grant or remove the owner role."
+NOT_ADMIN = "Only owners and admins can change roles."
+BAD_ROLE = "Choose one of: owner, admin, supervolunteer, texter."
+TEAM_TAKEN = "A team with this name already exists."
+
+
+class AccountError(Exception):
+    """A refusal with a reason the user should read."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(AccountError):
+    """The object is not in this organization (views answer 404)."""
+
+
+class AlreadySetUp(AccountError):
+    """An organization exists already; setup is closed."""
+
+
+class ValidationError(AccountError):
+    """Per-field messages, keyed by form field name."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(" ".join(errors.values()))
+        self.errors = errors
+
+
+def normalize_email(email: str | None) -> str:
+    """Return the email as stored: stripped and lowercased."""
+    return (email or "").strip().lower()
+
+
+def validate_user_fields(name: str, email: str, password: str) -> dict[str, str]:
+    """Check a new user's name, email and password; return messages by field."""
+    errors: dict[str, str] = {}
+    if not name.strip():
+        errors["name"] = "Enter your name."
+    elif len(name.strip()) > 200:
+        errors["name"] = "Use at most 200 characters."
+    if not email:
+        errors["email"] = "Enter your email address."
+    elif len(email) > 320 or not EMAIL_RE.match(email):
+        errors["email"] = "Enter an email address like name@example.org."
+    if not password:
+        errors["password"] = "Enter a password."
+    elif len(password) < MIN_PASSWORD:
+        errors["password"] = f"Use at least {MIN_PASSWORD} characters."
+    return errors
+
+
+def organization_exists(session: Session) -> bool:
+    """True once any organization has been set up."""
+    return session.scalar(select(Organization.id).limit(1)) is not None
+
+
+def first_organization(session: Session) -> Organization | None:
+    """The oldest organization (self-hosted installs have exactly one)."""
+    return session.scalars(select(Organization).order_by(Organization.id).limit(1)).first()
+
+
+def _user_by_email(session: Session, email: str) -> User | None:
+    return session.scalars(select(User).where(User.email == email)).first()
+
+
+def _new_user(session: Session, name: str, email: str, password: str) -> User:
+    """Add a user inside the caller's write transaction (email already normalized)."""
+    if _user_by_email(session, email) is not None:
+        raise ValidationError({"email": EMAIL_TAKEN})
+    user = User(name=name.strip(), email=email)
+    user.set_password(password)
+    session.add(user)
+    session.flush()
+    return user
+
+
+@contextmanager
+def _write(session: Session) -> Iterator[None]:
+    """Run the block as one write transaction: commit on success, roll back on any error."""
+    db_tx.begin_write(session)
+    try:
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def _lock_setup(session: Session) -> None:
+    """Serialise setups: on PostgreSQL two 'no organization yet' reads never conflict."""
+    if db_tx.is_postgres(session):
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SETUP_LOCK_KEY})
+
+
+def setup_organization(
+    session: Session, org_name: str, name: str, email: str, password: str
+) -> User:
+    """Create the first organization and its owner, once; commit and return the owner."""
+    org_name = (org_name or "").strip()
+    email = normalize_email(email)
+    errors: dict[str, str] = {}
+    if not org_name:
+        errors["org_name"] = "Enter the organization's name."
+    elif len(org_name) > 200:
+        errors["org_name"] = "Use at most 200 characters."
+    errors.update(validate_user_fields(name or "", email, password or ""))
+    with _write(session):
+        _lock_setup(session)
+        if organization_exists(session):
+            raise AlreadySetUp("This spoke is already set up.")
+        if errors:
+            raise ValidationError(errors)
+        org = Organization(name=org_name)
+        session.add(org)
+        user = _new_user(session, name, email, password)
+        session.add(Membership(organization_id=org.id, user_id=user.id, role="owner"))
+    log.info("organization %s set up by user %s", org.id, user.id)
+    return user
+
+
+def create_user(session: Session, name: str, email: str, password: str) -> User:
+    """Sign up a user with no membership; commit and return them."""
+    email = normalize_email(email)
+    errors = validate_user_fields(name or "", email, password or "")
+    if errors:
+        raise ValidationError(errors)
+    try:
+        with _write(session):
+            user = _new_user(session, name, email, password)
+    except IntegrityError:
+        # Two sign-ups with one email raced past the check; the unique index decided.
+        raise ValidationError({"email": EMAIL_TAKEN}) from None
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The user with this email and password, or None (same answer for unknown emails)."""
+    user = _user_by_email(session, normalize_email(email))
+    if user is None or not password or not user.check_password(password):
+        return None
+    return user
+
+
+@dataclass
+class AdminResult:
+    user: User
+    organization: Organization
+    role: str
+    created_user: bool
+    created_organization: bool
+
+
+def create_admin(
+    session: Session, email: str, name: str, password: str, org_name: str | None = None
+) -> AdminResult:
+    """Make this user owner of a new organization, or admin of the existing (first) one."""
+    email = normalize_email(email)
+    if not organization_exists(session):
+        if not (org_name or "").strip():
+            raise ValidationError({"org": "No organization exists yet: give its name with --org."})
+        user = setup_organization(session, org_name or "", name, email, password)
+        org = first_organization(session)
+        assert org is not None
+        return AdminResult(user, org, "owner", True, True)
+    errors = validate_user_fields(name or "", email, password or "")
+    if errors:
+        raise ValidationError(errors)
+    with _write(session):
+        org = first_organization(session)
+        assert org is not None
+        user = _user_by_email(session, email)
+        created = user is None
+        if user is None:
+            user = _new_user(session, name, email, password)
+        else:
+            user.name = name.strip()
+            user.set_password(password)
+        membership = session.scalars(
+            select(Membership).where(
+                Membership.organization_id == org.id, Membership.user_id == user.id
+            )
+        ).first()
+        if membership is None:
+            membership = Membership(organization_id=org.id, user_id=user.id, role="admin")
+            session.add(membership)
+        elif membership.role != "owner":  # never demote an owner from the command line
+            membership.role = "admin"
+        role = membership.role
+    return AdminResult(user, org, role, created, False)
+
+
+def get_membership(session: Session, org_id: int, membership_id: int) -> Membership:
+    """A membership of this organization, or NotFound."""
+    membership = session.get(Membership, membership_id)
+    if membership is None or membership.organization_id != org_id:
+        raise NotFound()
+    return membership
+
+
+def change_role(
+    session: Session, org_id: int, actor_id: int, membership_id: int, role: str
+) -> Membership:
+    """Set a member's role within the owner rules; commit and return the membership."""
+    with _write(session):
+        # One role change per organization at a time, so two owners cannot demote each other.
+        db_tx.lock_row(session, Organization, org_id)
+        target = get_membership(session, org_id, membership_id)
+        session.refresh(target)
+        actor = session.scalars(
+            select(Membership).where(
+                Membership.organization_id == org_id, Membership.user_id == actor_id
+            )
+        ).first()
+        if actor is None or not actor.is_admin:
+            raise AccountError(NOT_ADMIN)
+        if role not in ROLES:
+            raise AccountError(BAD_ROLE)
+        if role == target.role:
+            return target
+        if (role == "owner" or target.role == "owner") and actor.role != "owner":
+            raise AccountError(OWNER_ONLY)
+        if target.role == "owner":
+            owners = session.scalar(
+                select(func.count())
+                .select_from(Membership)
+                .where(Membership.organization_id == org_id, Membership.role == "owner")
+            )
+            if (owners or 0) <= 1:
+                raise AccountError(LAST_OWNER)
+        log.info("user %s set membership %s role %s -> %s", actor_id, target.id, target.role, role)
+        target.role = role
+    return target
+
+
+def get_team(session: Session, org_id: int, team_id: int) -> Team:
+    """A team of this organization, or NotFound."""
+    team = session.get(Team, team_id)
+    if team is None or team.organization_id != org_id:
+        raise NotFound()
+    return team
+
+
+def create_team(session: Session, org_id: int, name: str) -> Team:
+    """Create a team with a name unique in the organization; commit and return it."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Enter a team name."})
+    if len(name) > 200:
+        raise ValidationError({"name": "Use at most 200 characters."})
+    try:
+        with _write(session):
+            taken = session.scalar(
+                select(Team.id).where(
+                    Team.organization_id == org_id, func.lower(Team.name) == name.lower()
+                )
+            )
+            if taken is not None:
+                raise ValidationError({"name": TEAM_TAKEN})
+            team = Team(organization_id=org_id, name=name)
+            session.add(team)
+    except IntegrityError:
+        raise ValidationError({"name": TEAM_TAKEN}) from None
+    return team
+
+
+def add_team_member(session: Session, org_id: int, team_id: int, user_id: int) -> Team:
+    """Add an organization member to a team (adding twice changes nothing); commit."""
+    try:
+        with _write(session):
+            team = get_team(session, org_id, team_id)
+            member = select(Membership.id).where(
+                Membership.organization_id == org_id, Membership.user_id == user_id
+            )
+            if session.scalar(member) is None:
+                raise NotFound()
+            if session.get(TeamMember, (team.id, user_id)) is None:
+                session.add(TeamMember(team_id=team.id, user_id=user_id))
+    except IntegrityError:
+        pass  # a concurrent add of the same member won: the result is what was asked for
+    team = get_team(session, org_id, team_id)
+    session.expire(team, ["members"])
+    return team
+
+
+def remove_team_member(session: Session, org_id: int, team_id: int, user_id: int) -> Team:
+    """Take a user off a team (removing a non-member changes nothing); commit."""
+    with _write(session):
+        team = get_team(session, org_id, team_id)
+        session.execute(
+            delete(TeamMember).where(TeamMember.team_id == team.id, TeamMember.user_id == user_id)
+        )
+    session.expire(team, ["members"])
+    return team
+
+
+def org_members(session: Session, org_id: int) -> list[Membership]:
+    """The organization's memberships with their users, by name."""
+    query = (
+        select(Membership)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.organization_id == org_id)
+        .order_by(func.lower(User.name), User.id)
+    )
+    return list(session.scalars(query))
+
+
+def org_teams(session: Session, org_id: int) -> list[Team]:
+    """The organization's teams, by name."""
+    query = select(Team).where(Team.organization_id == org_id).order_by(func.lower(Team.name))
+    return list(session.scalars(query))
