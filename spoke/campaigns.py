@@ -1,11 +1,216 @@
-"""Views: campaigns (placeholder until its issue lands)."""
+"""Views: the campaigns list, a new campaign, and the campaign page's Basics, Script and status."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from spoke import authz, campaign_service, script, web
+from spoke.campaign_service import CampaignError
+from spoke.extensions import db, htmx
+from spoke.models import Campaign
 
 bp = Blueprint("campaigns", __name__)
 
+ResponseValue = Response | str | tuple[str, int]
 
-@bp.route("/campaigns", methods=['GET'])
-def index() -> str:
-    """Placeholder."""
-    return "campaigns.index"
+
+def _error_status() -> int:
+    """htmx swaps only 2xx answers, so errors go back as 200 there and 422 to plain forms."""
+    return 200 if htmx else 422
+
+
+def _basics_ctx(
+    campaign: Campaign,
+    form: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    saved: bool = False,
+) -> dict[str, Any]:
+    if form is None:
+        form = {
+            "title": campaign.title,
+            "description": campaign.description,
+            "team_ids": {t.id for t in campaign.teams},
+        }
+    teams = campaign_service.organization_teams(db.session, campaign.organization_id)
+    return {"form": form, "errors": errors or {}, "saved": saved, "teams": teams}
+
+
+def _script_ctx(
+    campaign: Campaign,
+    text: str | None = None,
+    errors: dict[str, str] | None = None,
+    saved: bool = False,
+) -> dict[str, Any]:
+    text = campaign.script if text is None else text
+    return {
+        "text": text,
+        "errors": errors or {},
+        "saved": saved,
+        "fields": script.allowed_fields(campaign.custom_field_names or []),
+        "preview": _preview(campaign, text),
+    }
+
+
+def _status_ctx(campaign: Campaign, error: str = "") -> dict[str, Any]:
+    return {
+        "error": error,
+        "counts": campaign_service.campaign_counts(db.session, campaign.id),
+    }
+
+
+def _preview(campaign: Campaign, text: str) -> campaign_service.Preview:
+    return campaign_service.preview_script(db.session, campaign, text, current_user.first_name)
+
+
+def _page(campaign: Campaign, code: int = 200, **overrides: dict[str, Any]) -> tuple[str, int]:
+    """Render the campaign page; `overrides` replace a fragment's context (to show errors)."""
+    context = {
+        "basics": overrides.get("basics") or _basics_ctx(campaign),
+        "script_form": overrides.get("script_form") or _script_ctx(campaign),
+        "status_panel": overrides.get("status_panel") or _status_ctx(campaign),
+    }
+    return render_template("campaigns/show.html", campaign=campaign, **context), code
+
+
+def _show_url(campaign: Campaign) -> str:
+    return url_for("campaigns.show", campaign_id=campaign.id)
+
+
+@bp.route("/campaigns", methods=["GET"])
+@authz.staff_required
+def index() -> ResponseValue:
+    """List the organization's campaigns."""
+    rows = campaign_service.list_campaigns(db.session, authz.current_org_id())
+    return render_template("campaigns/index.html", rows=rows)
+
+
+@bp.route("/campaigns/new", methods=["GET", "POST"])
+@authz.staff_required
+def new() -> ResponseValue:
+    """Show the new campaign form; create a draft campaign on POST."""
+    form = {"title": "", "description": ""}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form = {k: request.form.get(k, "") for k in form}
+        try:
+            campaign = campaign_service.create_campaign(
+                db.session, authz.current_org_id(), form["title"], form["description"]
+            )
+        except CampaignError as exc:
+            errors = exc.errors
+        else:
+            db.session.commit()
+            flash("Campaign created.", "success")
+            return redirect(_show_url(campaign), code=303)
+    status = _error_status() if errors else 200
+    return render_template("campaigns/new.html", form=form, errors=errors), status
+
+
+@bp.route("/campaigns/<int:campaign_id>", methods=["GET"])
+@authz.staff_required
+def show(campaign_id: int) -> ResponseValue:
+    """Show the campaign page: status, counts and its sections."""
+    return _page(authz.get_campaign_or_404(campaign_id))
+
+
+@bp.route("/campaigns/<int:campaign_id>/basics", methods=["POST"])
+@authz.staff_required
+def basics(campaign_id: int) -> ResponseValue:
+    """Save title, description and teams."""
+    campaign = authz.get_campaign_or_404(campaign_id)
+    form = {
+        "title": request.form.get("title", ""),
+        "description": request.form.get("description", ""),
+        "team_ids": request.form.getlist("team_ids"),
+    }
+    try:
+        campaign_service.update_basics(db.session, campaign.id, **form)
+    except CampaignError as exc:
+        form["team_ids"] = {int(t) for t in form["team_ids"] if t.isdigit()}
+        ctx = _basics_ctx(campaign, form=form, errors=exc.errors)
+        if web.is_fragment_request():
+            return render_template("campaigns/_basics.html", campaign=campaign, basics=ctx), 200
+        return _page(campaign, _error_status(), basics=ctx)
+    db.session.commit()
+    if not web.is_fragment_request():
+        flash("Basics saved.", "success")
+    return web.fragment_or_redirect(
+        "campaigns/_basics.html",
+        _show_url(campaign),
+        campaign=campaign,
+        basics=_basics_ctx(campaign, saved=True),
+    )
+
+
+@bp.route("/campaigns/<int:campaign_id>/script", methods=["POST"])
+@authz.staff_required
+def save_script(campaign_id: int) -> ResponseValue:
+    """Save the initial message."""
+    campaign = authz.get_campaign_or_404(campaign_id)
+    text = request.form.get("script", "")
+    try:
+        campaign_service.save_script(db.session, campaign.id, text)
+    except CampaignError as exc:
+        ctx = _script_ctx(campaign, text=text, errors=exc.errors)
+        if web.is_fragment_request():
+            return render_template("campaigns/_script.html", campaign=campaign, script_form=ctx)
+        return _page(campaign, _error_status(), script_form=ctx)
+    db.session.commit()
+    if not web.is_fragment_request():
+        flash("Script saved.", "success")
+    return web.fragment_or_redirect(
+        "campaigns/_script.html",
+        _show_url(campaign),
+        campaign=campaign,
+        script_form=_script_ctx(campaign, saved=True),
+    )
+
+
+@bp.route("/campaigns/<int:campaign_id>/script/preview", methods=["POST"])
+@authz.staff_required
+def script_preview(campaign_id: int) -> ResponseValue:
+    """Render the typed script for the first contact; changes nothing."""
+    campaign = authz.get_campaign_or_404(campaign_id)
+    preview = _preview(campaign, request.form.get("script", ""))
+    return web.fragment_or_redirect(
+        "campaigns/_preview.html", _show_url(campaign), campaign=campaign, preview=preview
+    )
+
+
+def _transition(campaign_id: int, change: Any, done: str) -> ResponseValue:
+    """Start or archive: on success reload the page (every section depends on the status)."""
+    campaign = authz.get_campaign_or_404(campaign_id)
+    try:
+        change(db.session, campaign.id)
+    except CampaignError as exc:
+        ctx = _status_ctx(campaign, error=" ".join(exc.errors.values()))
+        if web.is_fragment_request():
+            return render_template("campaigns/_status.html", campaign=campaign, status_panel=ctx)
+        return _page(campaign, _error_status(), status_panel=ctx)
+    db.session.commit()
+    flash(done, "success")
+    if web.is_fragment_request():
+        # Sections other than the status (edit forms, texters) change with the status, so
+        # htmx navigates to the page instead of swapping one fragment.
+        response = Response("", 200)
+        response.headers["HX-Location"] = _show_url(campaign)
+        return response
+    return redirect(_show_url(campaign), code=303)
+
+
+@bp.route("/campaigns/<int:campaign_id>/start", methods=["POST"])
+@authz.staff_required
+def start(campaign_id: int) -> ResponseValue:
+    """Start the campaign."""
+    return _transition(campaign_id, campaign_service.start_campaign, "Campaign started.")
+
+
+@bp.route("/campaigns/<int:campaign_id>/archive", methods=["POST"])
+@authz.staff_required
+def archive(campaign_id: int) -> ResponseValue:
+    """Archive the campaign."""
+    return _transition(campaign_id, campaign_service.archive_campaign, "Campaign archived.")
