@@ -2,8 +2,40 @@
 
 from __future__ import annotations
 
+import click
 from flask import Flask
+
+from spoke import accounts
+from spoke.extensions import db
 
 
 def init_app(app: Flask) -> None:
-    pass
+    """Register the `flask` commands."""
+
+    @app.cli.command("create-admin")
+    @click.option("--email", required=True, help="The admin's email (their login).")
+    @click.option("--name", required=True, help="The admin's name.")
+    @click.option(
+        "--password",
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        help="At least 8 characters (asked for when left out).",
+    )
+    @click.option("--org", "org_name", default=None, help="Organization name (first run only).")
+    def create_admin(email: str, name: str, password: str, org_name: str | None) -> None:
+        """Create the organization and its owner, or make a user admin of the existing one."""
+        try:
+            result = accounts.create_admin(db.session, email, name, password, org_name)
+        except accounts.ValidationError as exc:
+            raise click.ClickException(" ".join(exc.errors.values())) from None
+        except accounts.AccountError as exc:
+            raise click.ClickException(exc.message) from None
+        org = result.organization
+        if result.created_organization:
+            click.echo(f'Created organization "{org.name}" with owner {result.user.email}.')
+            return
+        if org_name and org_name.strip() != org.name:
+            click.echo(f'Organization "{org.name}" already exists; --org was not used.')
+        verb = "Created" if result.created_user else "Updated"
+        click.echo(f'{verb} {result.user.email}: {result.role} of "{org.name}".')
