@@ -1,0 +1,16 @@
+"""Job: hand a queued outbound message to the SMS provider."""
+
+from __future__ import annotations
+
+from jobs.context import app_context
+
+
+def deliver(message_id: int) -> None:
+    """Send one queued message through the configured provider and record the outcome."""
+    with app_context() as app:
+        from spoke import messaging
+        from spoke.extensions import db
+        from spoke.providers import get_provider
+
+        messaging.deliver(db.session, message_id, get_provider(app.config))
+        db.session.commit()

@@ -1,0 +1,155 @@
+"""What the provider tells us: inbound texts and delivery status callbacks."""
+
+from __future__ import annotations
+
+import logging
+
+import phonenumbers
+from flask import current_app, has_app_context
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from spoke import clock, db_tx
+from spoke.models import Campaign, CampaignContact, Message
+from spoke.optouts import is_opt_out_keyword, opt_out_cell
+
+log = logging.getLogger(__name__)
+
+# Provider statuses we record, and the order they may advance in (never backwards).
+STATUS_MAP = {
+    "queued": "queued",
+    "sent": "sent",
+    "delivered": "delivered",
+    "failed": "failed",
+    "undelivered": "failed",
+}
+_RANK = {"queued": 0, "sent": 1, "delivered": 2, "failed": 2}
+
+
+def normalize_cell(raw: str, region: str | None = None) -> str | None:
+    """The number in E.164, or None when it cannot be read as a phone number."""
+    if region is None:
+        region = current_app.config["DEFAULT_PHONE_REGION"] if has_app_context() else "US"
+    try:
+        number = phonenumbers.parse((raw or "").strip(), region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _find_contact(session: Session, cell: str, contact_id: int | None) -> CampaignContact | None:
+    """The contact this cell is texting: in a started campaign, the most recent first."""
+    query = (
+        select(CampaignContact)
+        .join(Campaign, Campaign.id == CampaignContact.campaign_id)
+        .where(Campaign.status == "started", CampaignContact.cell == cell)
+        .order_by(
+            func.coalesce(Campaign.started_at, Campaign.created_at).desc(), Campaign.id.desc()
+        )
+        .limit(1)
+    )
+    if contact_id is not None:
+        query = query.where(CampaignContact.id == contact_id)
+    return session.scalars(query).first()
+
+
+def _already_recorded(session: Session, provider_sid: str | None) -> Message | None:
+    if not provider_sid:
+        return None
+    return session.scalars(select(Message).where(Message.provider_sid == provider_sid)).first()
+
+
+def receive_inbound(
+    session: Session,
+    from_cell: str,
+    body: str,
+    provider_sid: str | None,
+    to: str | None = None,
+    *,
+    contact_id: int | None = None,
+) -> Message | None:
+    """Record an inbound text once per provider id; the contact now needs a response.
+
+    STOP-type keywords opt the cell out organization-wide instead. The holder of the
+    contact is never changed here. `contact_id` pins the contact (the "Simulate reply"
+    form). Returns None, after logging, when no started campaign texts this cell.
+    """
+    cell = normalize_cell(from_cell)
+    if cell is None:
+        log.warning("inbound %s from unreadable number %r ignored", provider_sid, from_cell)
+        return None
+    db_tx.begin_write(session)
+    existing = _already_recorded(session, provider_sid)
+    if existing is not None:
+        log.info("inbound %s already recorded", provider_sid)
+        return existing
+    found = _find_contact(session, cell, contact_id)
+    if found is None:
+        log.warning(
+            "inbound %s from %s (to %s): no started campaign texts it", provider_sid, cell, to
+        )
+        return None
+    contact = db_tx.lock_row(session, CampaignContact, found.id)
+    assert contact is not None
+    message = Message(
+        contact_id=contact.id,
+        campaign_id=contact.campaign_id,
+        direction="in",
+        body=body,
+        provider_sid=provider_sid or None,
+        status="received",
+    )
+    try:
+        with session.begin_nested():
+            session.add(message)
+    except IntegrityError:
+        # A concurrent delivery of the same webhook won the race: it is recorded once.
+        log.info("inbound %s recorded concurrently", provider_sid)
+        return _already_recorded(session, provider_sid)
+    contact.last_inbound_at = clock.now()
+    if is_opt_out_keyword(body):
+        opt_out_cell(
+            session, contact.campaign.organization_id, cell, reason="Texted " + body.strip()
+        )
+        contact.opted_out = True
+        contact.message_status = "closed"
+    elif not contact.opted_out:
+        # Any status, closed too: a reply reopens the conversation for whoever holds it.
+        contact.message_status = "needs_response"
+    session.flush()
+    return message
+
+
+def apply_status_callback(
+    session: Session,
+    provider_sid: str,
+    status: str,
+    error_code: str | None = None,
+    error_message: str | None = None,
+) -> Message | None:
+    """Record the provider's delivery status on our outbound message (undelivered = failed)."""
+    mapped = STATUS_MAP.get((status or "").strip().lower())
+    if mapped is None or not provider_sid:
+        return None
+    db_tx.begin_write(session)
+    message = session.scalars(
+        select(Message)
+        .where(Message.provider_sid == provider_sid)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if message is None or message.direction != "out":
+        log.info("status %s for unknown message %s ignored", status, provider_sid)
+        return None
+    # Callbacks can arrive out of order: a late "sent" must not undo "delivered".
+    if _RANK[mapped] < _RANK.get(message.status, 0):
+        return message
+    message.status = mapped
+    if mapped == "failed":
+        parts = [p for p in (error_code and f"Error {error_code}", error_message) if p]
+        message.error = ": ".join(parts) or message.error or "Not delivered"
+    session.flush()
+    return message
