@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import ColumnElement, and_, func, literal_column, not_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement as _Element
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from spoke.clock import now
 from spoke.models import CampaignContact as CC
@@ -14,13 +17,40 @@ from spoke.models import CampaignContact as CC
 CONVERSATION_STATUSES = ("messaged", "needs_response", "convo")
 
 
+def status_is(status: str) -> ColumnElement[bool]:
+    """`message_status = '<status>'` as a literal, so the partial indexes' predicates match.
+
+    A bound parameter cannot prove a partial index's WHERE (on PostgreSQL's generic plans or
+    on SQLite), so the status constants are inlined. They come from code, never from input.
+    """
+    assert status.isidentifier(), status
+    return CC.message_status == literal_column(f"'{status}'")
+
+
+NOT_OPTED_OUT = not_(CC.opted_out)  # spelled as in ix_contact_pool_needs_message
+
+
+class _ArrayOf(_Element):  # type: ignore[type-arg]
+    """PostgreSQL `ARRAY(subquery)`: evaluated once, as an InitPlan."""
+
+    inherit_cache = True
+
+    def __init__(self, subquery: ScalarSelect) -> None:  # type: ignore[type-arg]
+        self.subquery = subquery
+
+
+@compiles(_ArrayOf, "postgresql")
+def _compile_array_of(element: _ArrayOf, compiler: Any, **kw: Any) -> str:
+    return f"ARRAY{compiler.process(element.subquery, **kw)}"
+
+
 def pool_initials(campaign_id: int) -> ColumnElement[bool]:
     """Unassigned contacts waiting for their initial (matches ix_contact_pool_needs_message)."""
     return and_(
         CC.campaign_id == campaign_id,
         CC.assignment_id.is_(None),
-        CC.message_status == "needs_message",
-        CC.opted_out.is_(False),
+        status_is("needs_message"),
+        NOT_OPTED_OUT,
     )
 
 
@@ -29,20 +59,20 @@ def pool_replies(campaign_id: int) -> ColumnElement[bool]:
     return and_(
         CC.campaign_id == campaign_id,
         CC.assignment_id.is_(None),
-        CC.message_status == "needs_response",
+        status_is("needs_response"),
     )
 
 
 def held_unsent(assignment_id: int) -> ColumnElement[bool]:
     return and_(
         CC.assignment_id == assignment_id,
-        CC.message_status == "needs_message",
-        CC.opted_out.is_(False),
+        status_is("needs_message"),
+        NOT_OPTED_OUT,
     )
 
 
 def held_unhandled(assignment_id: int) -> ColumnElement[bool]:
-    return and_(CC.assignment_id == assignment_id, CC.message_status == "needs_response")
+    return and_(CC.assignment_id == assignment_id, status_is("needs_response"))
 
 
 def held_conversations(assignment_id: int) -> ColumnElement[bool]:
@@ -66,21 +96,32 @@ def move(
 ) -> list[int]:
     """Move contacts matching `where` to `to_assignment_id` (None = the pool) in one statement.
 
-    The guarded shape from DESIGN.md §5: the subquery picks rows (locking them on
-    PostgreSQL, skipping rows other transactions hold when `skip_locked`), and the outer
-    UPDATE repeats `where`, so a row that changed hands in between is left alone.
+    The guarded shape from DESIGN.md §5: a subquery picks the rows (locking them on
+    PostgreSQL, skipping rows other transactions hold when `skip_locked`), so a row that
+    changed hands in between is left alone.
+
+    On PostgreSQL the pick is `id = ANY(ARRAY(subquery))`: an InitPlan that runs exactly once.
+    Written as `id IN (subquery)` the planner may rescan the subquery per row, and each
+    rescan locks the next LIMIT rows, so one claim could take the whole pool.
     """
     pick = select(CC.id).where(where)
     if order_by is not None:
         pick = pick.order_by(*order_by) if isinstance(order_by, tuple) else pick.order_by(order_by)
     if limit is not None:
         pick = pick.limit(limit)
-    # A CTE with FOR UPDATE runs exactly once. As an `IN (subquery)` PostgreSQL may rescan
-    # the subquery per row, and each rescan would pick (and lock) the next LIMIT rows.
-    picked = pick.with_for_update(skip_locked=skip_locked).cte("picked")
+    picked = pick.with_for_update(skip_locked=skip_locked).scalar_subquery()
+    if session.get_bind().dialect.name == "postgresql":
+        # The picked rows are locked, and FOR UPDATE re-checked `where` on their newest
+        # version while locking, so they still match: the UPDATE needs only their ids
+        # (which also lets it use the primary key whatever the statistics say).
+        guarded = CC.id == func.any(_ArrayOf(picked))
+    else:
+        # SQLite evaluates an uncorrelated IN subquery once and has one writer, which holds
+        # the lock from BEGIN IMMEDIATE; repeating `where` still guards the row.
+        guarded = and_(CC.id.in_(picked), where)
     stmt = (
         update(CC)
-        .where(CC.id == picked.c.id, where)
+        .where(guarded)
         .values(assignment_id=to_assignment_id, updated_at=now())
         .returning(CC.id)
         .execution_options(synchronize_session=False)
