@@ -32,10 +32,11 @@ class ClaimResult:
     def message(self) -> str:
         if self.refusal:
             return self.refusal
-        noun = "texts to send" if self.kind == "initials" else "replies to answer"
         if self.claimed < self.batch_size:
             return f"You got {self.claimed} of {self.batch_size}: no more are waiting."
-        return f"You got {self.claimed} {noun}."
+        if self.kind == "initials":
+            return f"You got {_plural(self.claimed, 'text', 'texts')} to send."
+        return f"You got {_plural(self.claimed, 'reply', 'replies')} to answer."
 
 
 def _plural(n: int, one: str, many: str) -> str:
@@ -130,8 +131,7 @@ def _initials_refusal(
     room = _room_under_cap(session, assignment)
     if room == 0:
         return (
-            f"You have reached your limit of {assignment.max_contacts} contacts "
-            "in this campaign.",
+            f"You have reached your limit of {assignment.max_contacts} contacts in this campaign.",
             "",
         )
     return None
@@ -201,8 +201,7 @@ def _replies_refusal(
         )
     if _room_under_cap(session, assignment) == 0:
         return (
-            f"You have reached your limit of {assignment.max_contacts} contacts "
-            "in this campaign.",
+            f"You have reached your limit of {assignment.max_contacts} contacts in this campaign.",
             "",
         )
     return None

@@ -22,8 +22,13 @@ class ManualResult:
     assigned: int = 0
     returned: int = 0
     conversations_returned: int = 0
-    wanted: int = 0
+    wanted: int | None = 0
     held_unsent: int = 0
+    # Why fewer than `wanted` were assigned: "pool" or "cap" ("" when all were).
+    short_by: str = ""
+    cap_changed: bool = False
+    max_contacts: int | None = None
+    added: bool = False
     message: str = ""
 
     @property
@@ -74,11 +79,45 @@ def _check_member(session: Session, campaign: Campaign, user_id: int) -> None:
         raise AssignmentError("That person is not a member of this organization.")
 
 
+def _check_open(session: Session, campaign_id: int) -> Campaign:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise AssignmentError("No such campaign.")
+    if campaign.status == "archived":
+        raise AssignmentError("This campaign is archived.")
+    return campaign
+
+
+def add_texter(session: Session, campaign_id: int, user_id: int, *, actor_id: int | None) -> bool:
+    """Put an organization member on the campaign (moving no contacts); True if newly active."""
+    begin_write(session)
+    campaign = _check_open(session, campaign_id)
+    _check_member(session, campaign, user_id)
+    assignment, created = ensure_assignment(
+        session, campaign_id, user_id, can_claim_initials=True, can_claim_replies=True
+    )
+    if not created and assignment.is_active:
+        return False
+    assignment.is_active = True
+    assignment.can_claim_initials = True
+    assignment.can_claim_replies = True
+    events.record(
+        session,
+        campaign_id=campaign_id,
+        reason="manual",
+        actor_id=actor_id,
+        to_assignment_id=assignment.id,
+        count=0,
+        detail="added to the campaign",
+    )
+    return True
+
+
 def set_texts_to_send(
     session: Session,
     campaign_id: int,
     user_id: int,
-    wanted: int,
+    wanted: int | None,
     *,
     actor_id: int | None,
     max_contacts: int | None | object = ...,
@@ -87,38 +126,41 @@ def set_texts_to_send(
     """Make the texter hold exactly `wanted` unsent initials (as far as the pool allows).
 
     Raising pulls pool contacts, lowering returns the excess unsent ones, conversations stay
-    unless `also_conversations`. `max_contacts` (when given; None = no cap) is stored first
-    and limits what is pulled. One transaction, one event when anything moved.
+    unless `also_conversations`; `wanted=None` keeps the count as it is. `max_contacts`
+    (when given; None = no cap) is stored first and limits what is pulled. One transaction,
+    one event when anything changed.
     """
-    if wanted < 0:
+    if wanted is not None and wanted < 0:
         raise AssignmentError("Texts to send cannot be negative.")
+    if max_contacts not in (..., None) and int(max_contacts) < 0:  # type: ignore[call-overload]
+        raise AssignmentError("Max contacts cannot be negative.")
     begin_write(session)
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise AssignmentError("No such campaign.")
-    if campaign.status == "archived":
-        raise AssignmentError("This campaign is archived.")
+    campaign = _check_open(session, campaign_id)
     _check_member(session, campaign, user_id)
     assignment, created = ensure_assignment(
         session, campaign_id, user_id, can_claim_initials=True, can_claim_replies=True
     )
+    result = ManualResult(wanted=wanted, added=created or not assignment.is_active)
+    if result.added:
+        assignment.can_claim_initials = assignment.can_claim_replies = True
     assignment.is_active = True
-    if max_contacts is not ...:
-        if max_contacts is not None and int(max_contacts) < 0:  # type: ignore[call-overload]
-            raise AssignmentError("Max contacts cannot be negative.")
+    if max_contacts is not ... and max_contacts != assignment.max_contacts:
         assignment.max_contacts = max_contacts  # type: ignore[assignment]
+        result.cap_changed = True
+    result.max_contacts = assignment.max_contacts
 
-    result = ManualResult(wanted=wanted)
     held = sql.count(session, sql.held_unsent(assignment.id))
     if also_conversations:
         moved = sql.move(session, sql.held_conversations(assignment.id), None)
         result.conversations_returned = len(moved)
     ids: list[int] = []
-    if wanted > held:
+    if wanted is not None and wanted > held:
         need = wanted - held
         if assignment.max_contacts is not None:
             total = sql.count(session, CC.assignment_id == assignment.id)
-            need = max(0, min(need, assignment.max_contacts - total))
+            room = max(0, assignment.max_contacts - total)
+            if room < need:
+                need, result.short_by = room, "cap"
         if need:
             ids = sql.move(
                 session,
@@ -129,7 +171,9 @@ def set_texts_to_send(
                 skip_locked=True,
             )
         result.assigned = len(ids)
-    elif wanted < held:
+        if held + result.assigned < wanted and not result.short_by:
+            result.short_by = "pool"
+    elif wanted is not None and wanted < held:
         # Return the most recently assigned excess; a row being sent right now is locked,
         # and once sent it no longer matches, so it is never pulled from under the texter.
         ids = sql.move(
@@ -142,15 +186,16 @@ def set_texts_to_send(
         result.returned = len(ids)
     result.held_unsent = held + result.assigned - result.returned
     result.message = _describe(result)
-    if result.changed:
+    if result.changed or result.cap_changed or result.added:
         events.record(
             session,
             campaign_id=campaign_id,
             reason="manual",
             actor_id=actor_id,
-            from_assignment_id=assignment.id if result.returned or result.conversations_returned
+            from_assignment_id=assignment.id
+            if result.returned or result.conversations_returned
             else None,
-            to_assignment_id=assignment.id if result.assigned else None,
+            to_assignment_id=assignment.id if result.assigned or result.added else None,
             contact_ids=ids,
             count=result.assigned + result.returned + result.conversations_returned,
             detail=result.message,
@@ -160,14 +205,24 @@ def set_texts_to_send(
 
 def _describe(r: ManualResult) -> str:
     parts = []
+    if r.added:
+        parts.append("added to the campaign")
     if r.assigned:
         parts.append(f"assigned {r.assigned}")
     if r.returned:
         parts.append(f"returned {r.returned} unsent to the pool")
     if r.conversations_returned:
         parts.append(f"returned {r.conversations_returned} conversations to the pool")
-    if r.wanted > r.held_unsent and r.assigned < r.wanted:
-        parts.append(f"holds {r.held_unsent} of {r.wanted} wanted: the pool or the cap ran out")
+    if r.cap_changed:
+        cap = "no cap" if r.max_contacts is None else str(r.max_contacts)
+        parts.append(f"max contacts set to {cap}")
+    if r.wanted is not None and r.held_unsent < r.wanted:
+        why = (
+            f"the cap of {r.max_contacts} contacts is reached"
+            if r.short_by == "cap"
+            else "the pool ran out"
+        )
+        parts.append(f"holds {r.held_unsent} of {r.wanted} wanted: {why}")
     return "; ".join(parts) or "no change"
 
 
@@ -200,7 +255,8 @@ def remove_texter(
     assignment.is_active = False
     assignment.can_claim_initials = False
     assignment.can_claim_replies = False
-    result.message = "removed from the campaign; " + _describe(result)
+    moved = _describe(result)
+    result.message = "removed from the campaign" + ("" if moved == "no change" else f"; {moved}")
     events.record(
         session,
         campaign_id=campaign_id,
