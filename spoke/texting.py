@@ -1,11 +1,288 @@
-"""Views: texting (placeholder until its issue lands)."""
+"""Views: the texter's pages (my campaigns, send initials, replies) and the contact actions."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from jobs import sending
+from spoke import authz, messaging, script, tasks
+from spoke import texting_queries as q
+from spoke.extensions import db
+from spoke.inbound import receive_inbound
+from spoke.models import Campaign, CampaignContact
+from spoke.providers import is_fake
+from spoke.web import is_fragment_request
 
 bp = Blueprint("texting", __name__)
 
+Answer = Any  # a rendered page, a fragment, or a redirect
 
-@bp.route("/", methods=['GET'])
+
+@bp.get("/")
+@login_required
 def home() -> str:
-    """Placeholder."""
-    return "texting.home"
+    """List my started campaigns with what waits for me in each."""
+    membership = g.get("membership")
+    rows = []
+    if membership is not None:
+        rows = q.my_campaigns(db.session, current_user.id, membership.organization_id)
+    return render_template("texting/home.html", rows=rows)
+
+
+def _texter_campaign(campaign_id: int) -> Campaign:
+    """The campaign, if this user may text in it (draft and archived ones: staff only)."""
+    campaign = authz.get_campaign_or_404(campaign_id)
+    if campaign.status != "started" and not authz.current_membership().is_staff:
+        abort(404)
+    return campaign
+
+
+@bp.get("/texting/campaigns/<int:campaign_id>")
+@login_required
+def campaign(campaign_id: int) -> str:
+    """Show one campaign from the texter's side: counts, what to do next, past conversations."""
+    campaign = _texter_campaign(campaign_id)
+    assignment = authz.texter_assignment(campaign)
+    counts = q.campaign_counts(db.session, current_user.id, campaign.id)
+    past = q.past_conversations(db.session, assignment.id) if assignment else []
+    return render_template(
+        "texting/campaign.html", campaign=campaign, assignment=assignment, counts=counts, past=past
+    )
+
+
+def _initial_context(campaign: Campaign, notice: str = "", error: str = "") -> dict[str, Any]:
+    assignment = authz.texter_assignment(campaign)
+    contact = q.next_initial(db.session, assignment.id) if assignment else None
+    return {
+        "campaign": campaign,
+        "contact": contact,
+        "left": q.initials_left(db.session, assignment.id) if assignment else 0,
+        "message": script.render(campaign.script, contact, current_user.first_name)
+        if contact
+        else "",
+        "notice": notice,
+        "error": error,
+    }
+
+
+@bp.get("/texting/campaigns/<int:campaign_id>/send")
+@login_required
+def initials(campaign_id: int) -> str:
+    """Show the next contact to send an initial to (sending is the POST)."""
+    return render_template(
+        "texting/initials.html", **_initial_context(_texter_campaign(campaign_id))
+    )
+
+
+@bp.get("/texting/campaigns/<int:campaign_id>/replies")
+@login_required
+def replies(campaign_id: int) -> str:
+    """List my contacts waiting for an answer, oldest reply first."""
+    campaign = _texter_campaign(campaign_id)
+    assignment = authz.texter_assignment(campaign)
+    rows = q.replies(db.session, assignment.id) if assignment else []
+    return render_template("texting/replies.html", campaign=campaign, rows=rows)
+
+
+def _holds(contact: CampaignContact) -> bool:
+    return contact.assignment is not None and contact.assignment.user_id == current_user.id
+
+
+def _conversation_context(contact: CampaignContact, **extra: Any) -> dict[str, Any]:
+    membership = authz.current_membership()
+    assignment = authz.texter_assignment(contact.campaign)
+    messages = q.thread(db.session, contact.id)
+    context = {
+        "contact": contact,
+        "campaign": contact.campaign,
+        "messages": messages,
+        "seen": messages[-1].id if messages else 0,
+        "can_act": membership.is_admin or _holds(contact),
+        "can_simulate": membership.is_admin and is_fake(current_app.config),
+        "next_reply": q.next_reply(db.session, assignment.id, after=contact.id)
+        if assignment
+        else None,
+        "notice": "",
+        "error": "",
+        "field_error": "",
+        "draft": "",
+        "simulate_error": "",
+    }
+    context.update(extra)
+    return context
+
+
+@bp.get("/texting/contacts/<int:contact_id>")
+@login_required
+def conversation(contact_id: int) -> Answer:
+    """Show the conversation with one contact, with the reply form when I may reply."""
+    contact = authz.get_contact_or_404(contact_id)
+    if not (authz.current_membership().is_staff or _holds(contact)):
+        return _refused(messaging.SendRefused(_lost_or_forbidden(contact)), contact, "page")
+    return render_template("texting/conversation.html", **_conversation_context(contact))
+
+
+def _lost_or_forbidden(contact: CampaignContact) -> str:
+    return "assignment_changed" if authz.texter_assignment(contact.campaign) else "forbidden"
+
+
+def _answer(view: str, contact: CampaignContact, notice: str = "", error: str = "") -> Answer:
+    """Answer a contact action: the page's fragment for htmx, else 303 back to the page."""
+    if view == "initials":
+        target = url_for("texting.initials", campaign_id=contact.campaign_id)
+    else:
+        target = url_for("texting.conversation", contact_id=contact.id)
+    if is_fragment_request():
+        if view == "initials":
+            context = _initial_context(contact.campaign, notice=notice, error=error)
+            return render_template("texting/_initial.html", **context)
+        context = _conversation_context(contact, notice=notice, error=error)
+        return render_template("texting/_conversation.html", **context)
+    if notice:
+        flash(notice, "success")
+    if error:
+        flash(error, "error")
+    return redirect(target, code=303)
+
+
+def _refused(refusal: messaging.SendRefused, contact: CampaignContact, view: str) -> Answer:
+    """Show why nothing happened; a texter who lost the contact goes back to the campaign."""
+    db.session.rollback()
+    if refusal.code == "assignment_changed":
+        flash(refusal.message, "error")
+        target = url_for("texting.campaign", campaign_id=contact.campaign_id)
+        if is_fragment_request():
+            response = make_response("", 200)
+            response.headers["HX-Redirect"] = target
+            return response
+        return redirect(target, code=303)
+    if refusal.code == "forbidden" or view == "page":
+        if is_fragment_request():
+            return render_template("texting/_refusal.html", message=refusal.message)
+        abort(403, refusal.message)
+    return _answer(view, contact, error=refusal.message)
+
+
+def _view() -> str:
+    return "initials" if request.form.get("view") == "initials" else "conversation"
+
+
+def _is_admin() -> bool:
+    return authz.current_membership().is_admin
+
+
+@bp.post("/texting/contacts/<int:contact_id>/send")
+@login_required
+def send_initial(contact_id: int) -> Answer:
+    """Send the campaign's initial to one contact, then show the next contact."""
+    contact = authz.get_contact_or_404(contact_id)
+    try:
+        message = messaging.send_initial(
+            db.session, contact.id, current_user.id, is_admin=_is_admin()
+        )
+    except messaging.SendRefused as refusal:
+        return _refused(refusal, contact, "initials")
+    db.session.commit()
+    tasks.enqueue(sending.deliver, message.id)
+    db.session.refresh(message)
+    if message.status == "failed":
+        return _answer(
+            "initials",
+            contact,
+            error=f"Not sent to {contact.display_name}. Failed: {message.error}",
+        )
+    return _answer("initials", contact, notice=f"Sent to {contact.display_name}.")
+
+
+@bp.post("/texting/contacts/<int:contact_id>/reply")
+@login_required
+def send_reply(contact_id: int) -> Answer:
+    """Send my reply to a contact."""
+    contact = authz.get_contact_or_404(contact_id)
+    body = request.form.get("body", "")
+    seen = request.form.get("seen", "")
+    try:
+        message = messaging.send_reply(
+            db.session,
+            contact.id,
+            current_user.id,
+            body,
+            is_admin=_is_admin(),
+            seen_message_id=int(seen) if seen.isdigit() else None,
+        )
+    except messaging.SendRefused as refusal:
+        if refusal.code not in ("empty", "too_long"):
+            return _refused(refusal, contact, "conversation")
+        db.session.rollback()
+        context = _conversation_context(contact, field_error=refusal.message, draft=body)
+        if is_fragment_request():
+            return render_template("texting/_conversation.html", **context)
+        return render_template("texting/conversation.html", **context), 400
+    db.session.commit()
+    tasks.enqueue(sending.deliver, message.id)
+    return _answer("conversation", contact)
+
+
+@bp.post("/texting/contacts/<int:contact_id>/skip")
+@login_required
+def skip(contact_id: int) -> Answer:
+    """Close a contact without texting it ("no response needed")."""
+    contact = authz.get_contact_or_404(contact_id)
+    view = _view()
+    try:
+        messaging.skip_contact(db.session, contact.id, current_user.id, is_admin=_is_admin())
+    except messaging.SendRefused as refusal:
+        return _refused(refusal, contact, view)
+    db.session.commit()
+    return _answer(view, contact, notice=f"Skipped {contact.display_name}.")
+
+
+@bp.post("/texting/contacts/<int:contact_id>/opt-out")
+@login_required
+def opt_out(contact_id: int) -> Answer:
+    """Opt a contact out of all of the organization's texts."""
+    contact = authz.get_contact_or_404(contact_id)
+    view = _view()
+    try:
+        messaging.opt_out_contact(db.session, contact.id, current_user.id, is_admin=_is_admin())
+    except messaging.SendRefused as refusal:
+        return _refused(refusal, contact, view)
+    db.session.commit()
+    return _answer(view, contact, notice=f"{contact.display_name} is opted out.")
+
+
+@bp.post("/texting/contacts/<int:contact_id>/simulate-reply")
+@authz.admin_required
+def simulate_reply(contact_id: int) -> Answer:
+    """Inject an inbound text from this contact (fake provider only), as if they replied."""
+    contact = authz.get_contact_or_404(contact_id)
+    if not is_fake(current_app.config):
+        abort(404)
+    body = request.form.get("body", "").strip()
+    if not body:
+        context = _conversation_context(contact, simulate_error="Write the reply to simulate.")
+        if is_fragment_request():
+            return render_template("texting/_conversation.html", **context)
+        return render_template("texting/conversation.html", **context), 400
+    message = receive_inbound(
+        db.session, contact.cell, body, "SIM" + uuid.uuid4().hex, contact_id=contact.id
+    )
+    db.session.commit()
+    if message is None:
+        return _answer("conversation", contact, error="Only started campaigns receive replies.")
+    return _answer("conversation", contact, notice="Reply received.")
