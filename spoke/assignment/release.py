@@ -1,0 +1,242 @@
+"""Release Unhandled Replies: replies a texter left waiting too long go back to the pool.
+
+A contact is released when it is in `needs_response`, held by someone, not opted out, its
+latest inbound message has waited at least the campaign's `release_unhandled_minutes`, and
+nothing was sent to it after that inbound. The clock is `last_inbound_at` and nothing else:
+an unrelated write (which bumps `updated_at`) never resets it.
+
+The sweep works in bounded chunks, each chunk its own transaction holding both the moved
+rows and the sweep's single `assignment_event` (inserted by the first chunk, its count
+raised by the next ones). A sweep killed between chunks therefore leaves committed chunks
+complete and counted, and the rest untouched for the next run. Concurrent sweeps take
+disjoint rows (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite's single writer serialises).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from spoke.assignment import events, sql
+from spoke.clock import now
+from spoke.db_tx import begin_write
+from spoke.models import AssignmentEvent, Campaign
+from spoke.models import CampaignContact as CC
+
+log = logging.getLogger(__name__)
+
+CHUNK = 500
+
+
+def releasable(campaign_id: int, cutoff: datetime) -> ColumnElement[bool]:
+    """Held unhandled replies whose last inbound is at or before `cutoff`, unanswered since.
+
+    The first three terms match the partial index ix_contact_held_needs_response
+    (campaign_id, last_inbound_at) WHERE assignment_id IS NOT NULL AND needs_response.
+    """
+    return and_(
+        CC.campaign_id == campaign_id,
+        CC.assignment_id.is_not(None),
+        CC.message_status == "needs_response",
+        CC.last_inbound_at <= cutoff,
+        CC.opted_out.is_(False),
+        or_(CC.last_outbound_at.is_(None), CC.last_outbound_at < CC.last_inbound_at),
+    )
+
+
+def cutoff_for(minutes: int, at: datetime | None = None) -> datetime:
+    """The latest inbound time that has waited `minutes` at time `at` (default: now)."""
+    return (at or now()) - timedelta(minutes=minutes)
+
+
+def release_unhandled_chunk(
+    session: Session,
+    campaign_id: int,
+    cutoff: datetime,
+    *,
+    limit: int = CHUNK,
+    event_id: int | None = None,
+) -> tuple[list[int], int | None]:
+    """Release up to `limit` releasable replies, oldest first, in one write transaction.
+
+    Records the sweep's event in the same transaction: a new one when `event_id` is None,
+    else that event's count is raised. Returns the released ids and the event id (None
+    when nothing moved). The caller commits.
+    """
+    begin_write(session)
+    ids = sql.move(
+        session,
+        releasable(campaign_id, cutoff),
+        None,
+        limit=limit,
+        order_by=(CC.last_inbound_at, CC.id),
+        skip_locked=True,
+    )
+    if not ids:
+        return ids, event_id
+    if event_id is None:
+        event = events.record(
+            session,
+            campaign_id=campaign_id,
+            reason="release_unhandled",
+            actor_id=None,
+            contact_ids=ids,
+            detail=f"released {len(ids)} unhandled replies to the pool",
+        )
+        session.flush()
+        return ids, event.id
+    event = session.get(AssignmentEvent, event_id)
+    assert event is not None
+    event.contact_count += len(ids)
+    kept = (event.contact_ids or []) + ids
+    event.contact_ids = kept if len(kept) <= events.MAX_IDS_KEPT else None
+    event.detail = f"released {event.contact_count} unhandled replies to the pool"
+    return ids, event_id
+
+
+def sweep_campaign(
+    session: Session,
+    campaign_id: int,
+    *,
+    chunk: int = CHUNK,
+    after_chunk: Callable[[int], None] | None = None,
+) -> int:
+    """Release the campaign's overdue unhandled replies chunk by chunk; return how many.
+
+    Each chunk is committed here (the sweep is many transactions by design). The cutoff is
+    fixed at the start so a long sweep has a definite end. `after_chunk(released_so_far)`
+    runs after each commit (tests use it to kill a sweep between chunks).
+    """
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None or not _eligible(campaign):
+        session.commit()
+        return 0
+    cutoff = cutoff_for(campaign.release_unhandled_minutes)
+    released = 0
+    event_id: int | None = None
+    while True:
+        ids, event_id = release_unhandled_chunk(
+            session, campaign_id, cutoff, limit=chunk, event_id=event_id
+        )
+        session.commit()
+        released += len(ids)
+        if ids and after_chunk is not None:
+            after_chunk(released)
+        # Fewer than a chunk: the rest is done, or locked by a concurrent sweep moving it.
+        if len(ids) < chunk:
+            break
+    if released:
+        log.info("released %s unhandled replies in campaign %s", released, campaign_id)
+    return released
+
+
+def _eligible(campaign: Campaign) -> bool:
+    return campaign.status == "started" and bool(campaign.release_unhandled_enabled)
+
+
+@dataclass
+class SweepSummary:
+    """What one run of the release job did."""
+
+    campaigns: int = 0
+    released: int = 0
+    by_campaign: dict[int, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "campaigns_swept": self.campaigns,
+            "released": self.released,
+            "by_campaign": {str(k): v for k, v in self.by_campaign.items()},
+        }
+
+
+def sweep_all(session: Session, *, chunk: int = CHUNK) -> SweepSummary:
+    """Sweep every started campaign that has Release Unhandled Replies turned on."""
+    campaign_ids = session.scalars(
+        select(Campaign.id)
+        .where(Campaign.status == "started", Campaign.release_unhandled_enabled.is_(True))
+        .order_by(Campaign.id)
+    ).all()
+    session.commit()  # end the read; each chunk starts its own write transaction
+    summary = SweepSummary()
+    for campaign_id in campaign_ids:
+        n = sweep_campaign(session, campaign_id, chunk=chunk)
+        summary.campaigns += 1
+        summary.released += n
+        if n:
+            summary.by_campaign[campaign_id] = n
+    return summary
+
+
+def seconds_until_release(
+    contact: CC, campaign: Campaign, at: datetime | None = None
+) -> float | None:
+    """Seconds until the sweep may release this reply; None if it will not be released."""
+    if not campaign.release_unhandled_enabled or campaign.status != "started":
+        return None
+    if (
+        contact.message_status != "needs_response"
+        or contact.assignment_id is None
+        or contact.opted_out
+        or contact.last_inbound_at is None
+    ):
+        return None
+    if contact.last_outbound_at is not None and contact.last_outbound_at >= contact.last_inbound_at:
+        return None
+    due = contact.last_inbound_at + timedelta(minutes=campaign.release_unhandled_minutes)
+    return (due - (at or now())).total_seconds()
+
+
+def countdown_text(contact: CC, campaign: Campaign, at: datetime | None = None) -> str:
+    """What the texter reads next to an unhandled reply: "released in 12 min", or ""."""
+    left = seconds_until_release(contact, campaign, at)
+    if left is None:
+        return ""
+    if left <= 0:
+        return "released within a minute"
+    return f"released in {math.ceil(left / 60)} min"
+
+
+@dataclass
+class ReleaseStats:
+    """The admin's numbers: unhandled replies now, and released in the last hour."""
+
+    unhandled: int
+    held: int
+    in_pool: int
+    released_last_hour: int
+    enabled: bool
+    minutes: int
+
+
+def release_stats(session: Session, campaign: Campaign, at: datetime | None = None) -> ReleaseStats:
+    """Count the campaign's unhandled replies (held / in the pool) and recent releases."""
+    rows = session.execute(
+        select(CC.assignment_id.is_(None), func.count())
+        .where(CC.campaign_id == campaign.id, CC.message_status == "needs_response")
+        .group_by(CC.assignment_id.is_(None))
+    ).all()
+    in_pool = sum(n for unassigned, n in rows if unassigned)
+    held = sum(n for unassigned, n in rows if not unassigned)
+    since = (at or now()) - timedelta(hours=1)
+    released = session.scalar(
+        select(func.coalesce(func.sum(AssignmentEvent.contact_count), 0)).where(
+            AssignmentEvent.campaign_id == campaign.id,
+            AssignmentEvent.created_at >= since,
+            AssignmentEvent.reason == "release_unhandled",
+        )
+    )
+    return ReleaseStats(
+        unhandled=held + in_pool,
+        held=held,
+        in_pool=in_pool,
+        released_last_hour=int(released or 0),
+        enabled=bool(campaign.release_unhandled_enabled),
+        minutes=campaign.release_unhandled_minutes,
+    )

@@ -1,0 +1,56 @@
+"""Embedded mode: one daemon thread runs the Release Unhandled Replies sweep every minute.
+
+With Redis, `rq cron` does this instead (jobs/cron.py); both call the same job function.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Flask
+
+log = logging.getLogger(__name__)
+
+
+class Ticker(threading.Thread):
+    """A daemon thread that runs the release sweep every `interval` seconds until stopped."""
+
+    def __init__(self, app: Flask, interval: float = 60) -> None:
+        super().__init__(name="spoke-release-ticker", daemon=True)
+        self.app = app
+        self.interval = interval
+        self.stopped = threading.Event()
+        self.runs = 0
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            self.tick()
+
+    def tick(self) -> None:
+        """Run one sweep in an app context; log failures, never die."""
+        from jobs.release import release_unhandled
+        from spoke.extensions import db
+
+        with self.app.app_context():
+            try:
+                release_unhandled()
+            except Exception:  # the next tick tries again
+                log.exception("release sweep failed")
+            finally:
+                db.session.remove()
+                self.runs += 1
+
+    def stop(self, timeout: float | None = 5) -> None:
+        """Ask the thread to stop and wait for a running sweep to finish."""
+        self.stopped.set()
+        if self.is_alive():
+            self.join(timeout)
+
+
+def start_ticker(app: Flask, interval: float = 60) -> Ticker:
+    """Start the embedded-mode ticker thread; `.stop()` (or `.stopped.set()`) ends it."""
+    ticker = Ticker(app, interval)
+    ticker.start()
+    log.info("release ticker started: sweeping every %s seconds", interval)
+    return ticker
