@@ -1,5 +1,90 @@
-"""Views: webhooks (placeholder until its issue lands)."""
+"""Views: Twilio's webhooks (inbound texts, delivery status), accepted only when signed."""
 
-from flask import Blueprint
+from __future__ import annotations
 
-bp = Blueprint("webhooks", __name__)
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, abort, current_app, request
+from twilio.request_validator import RequestValidator
+from werkzeug.wrappers import Response
+
+from spoke.extensions import db
+from spoke.inbound import apply_status_callback, receive_inbound
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+
+EMPTY_TWIML = "<Response/>"
+
+
+def public_url() -> str:
+    """The URL Twilio called, as Twilio saw it (behind a proxy: PUBLIC_BASE_URL + path)."""
+    base = str(current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    if not base:
+        return request.url
+    query = request.query_string.decode()
+    return base + request.path + (f"?{query}" if query else "")
+
+
+def signature_valid() -> bool:
+    """True when X-Twilio-Signature signs this request with our auth token."""
+    token = current_app.config.get("TWILIO_AUTH_TOKEN") or ""
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not token or not signature:
+        return False
+    return RequestValidator(token).validate(public_url(), request.form, signature)
+
+
+def twilio_signed(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Reject (403) requests that Twilio did not sign."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not signature_valid():
+            log.warning("rejected unsigned or badly signed webhook to %s", request.path)
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+@bp.post("/twilio/sms")
+@twilio_signed
+def twilio_sms() -> Response:
+    """Record an inbound text (idempotent on MessageSid); answer with empty TwiML."""
+    sid = request.form.get("MessageSid", "").strip()
+    sender = request.form.get("From", "").strip()
+    if not sid or not sender:
+        abort(400, "MessageSid and From are required.")
+    receive_inbound(
+        db.session,
+        sender,
+        request.form.get("Body", ""),
+        sid,
+        to=request.form.get("To") or None,
+    )
+    db.session.commit()
+    return Response(EMPTY_TWIML, status=200, content_type="text/xml")
+
+
+@bp.post("/twilio/status")
+@twilio_signed
+def twilio_status() -> Response:
+    """Record a delivery status Twilio reports for one of our messages."""
+    sid = request.form.get("MessageSid", "").strip()
+    status = request.form.get("MessageStatus", "").strip()
+    if not sid or not status:
+        abort(400, "MessageSid and MessageStatus are required.")
+    apply_status_callback(
+        db.session,
+        sid,
+        status,
+        error_code=request.form.get("ErrorCode") or None,
+        error_message=request.form.get("ErrorMessage") or None,
+    )
+    db.session.commit()
+    return Response("", status=204)
