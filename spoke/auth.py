@@ -9,6 +9,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -148,13 +149,23 @@ def logout() -> Response:
     return redirect(url_for("auth.login"), code=303)
 
 
+def error_page(template: str, error: HTTPException) -> Response:
+    """Render an error page; a boosted page load is told to load it for real."""
+    response = make_response(render_template(template, error=error), error.code)
+    if htmx.boosted and request.method == "GET":
+        # htmx 2 does not swap 4xx answers, so a boosted link (or a redirect after a
+        # boosted form) would leave the old page on screen with nothing said.
+        response.headers["HX-Redirect"] = request.full_path.rstrip("?")
+    return response
+
+
 @bp.app_errorhandler(403)
-def forbidden(error: HTTPException) -> tuple[str, int]:
+def forbidden(error: HTTPException) -> Response:
     """Explain a refusal on a full page instead of a bare error."""
-    return render_template("errors/403.html", error=error), 403
+    return error_page("errors/403.html", error)
 
 
 @bp.app_errorhandler(404)
-def not_found(error: HTTPException) -> tuple[str, int]:
+def not_found(error: HTTPException) -> Response:
     """Show a not-found page in the site's layout."""
-    return render_template("errors/404.html", error=error), 404
+    return error_page("errors/404.html", error)

@@ -349,3 +349,15 @@ def test_404_page_uses_the_layout(client, member):
     page = soup(response)
     assert page.find("h1").get_text(strip=True) == "Page not found"
     assert page.find("a", class_="brand") is not None
+
+
+def test_boosted_navigation_to_an_error_page_loads_it_for_real(client, auth, member):
+    """htmx does not swap 4xx answers, so it is told to load the page itself."""
+    loner = make_user(None, email="loner@example.org")
+    auth.login_as(loner)
+    boosted = {"HX-Request": "true", "HX-Boosted": "true"}
+    response = client.get("/people?tab=1", headers=boosted)
+    assert response.status_code == 403
+    assert response.headers["HX-Redirect"] == "/people?tab=1"
+    assert client.get("/nowhere", headers=boosted).headers["HX-Redirect"] == "/nowhere"
+    assert "HX-Redirect" not in client.get("/people").headers  # a real load: no loop

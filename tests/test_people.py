@@ -73,10 +73,13 @@ def test_people_page_lists_members_with_a_labelled_role_select(client, auth, wor
     assert response.status_code == 200
     page = soup(response)
     rows = [
-        [cell.get_text(" ", strip=True) for cell in row.find_all("td")[:2]]
-        for row in page.find("tbody").find_all("tr")
+        (
+            row.find(class_="member-name").get_text(strip=True),
+            row.find(class_="member-email").get_text(strip=True),
+        )
+        for row in page.find("ul", class_="members").find_all("li")
     ]
-    assert ["Tom Texter", "tom@example.org"] in rows
+    assert ("Tom Texter", "tom@example.org") in rows
     assert len(rows) == 4  # not the other organization's member
     assert "Stan Stranger" not in page.get_text()
     select_tag = control(page, "Role for Tom Texter")
@@ -120,8 +123,9 @@ def test_owner_changes_a_role_inline_with_htmx(client, auth, world):
     response = post_role(client, world.texter_m, "admin", hx=True)
     assert response.status_code == 200
     row = soup(response)
-    tr = row.find("tr")
-    assert tr["hx-target"] == "this" and tr["hx-swap"] == "outerHTML"
+    li = row.find("li")
+    assert li["id"] == f"member-{world.texter_m.id}"
+    assert li["hx-target"] == "this" and li["hx-swap"] == "outerHTML"
     assert row.find(class_="saved").get_text(strip=True) == "Saved"
     assert control(row, "Role for Tom Texter").find("option", selected=True)["value"] == "admin"
     assert row.find("html") is None  # only the fragment
