@@ -11,6 +11,9 @@ from spoke.extensions import db
 
 def init_app(app: Flask) -> None:
     """Register the `flask` commands."""
+    from spoke.release_cli import release_unhandled_command
+
+    app.cli.add_command(release_unhandled_command)
 
     @app.cli.command("create-admin")
     @click.option("--email", required=True, help="The admin's email (their login).")
