@@ -274,7 +274,8 @@ def preview_script(
     custom = campaign.custom_field_names or []
     contact = first_contact(session, campaign.id)
     unknown = script.unknown_fields(text, custom)
-    error = script.unknown_fields_message(unknown, custom) if unknown else ""
+    names = ", ".join("{" + f + "}" for f in unknown)
+    error = f"Unknown field {names} (shown blank here)." if unknown else ""
     if contact is None:
         sample = script.sample_contact(custom)
         rendered = script.render(text, sample, texter_first_name)
