@@ -7,53 +7,40 @@ so the progress bar moves while it runs and a failure keeps the chunks already c
 
 from __future__ import annotations
 
-import codecs
-import csv
 import io
+import json
 import logging
 import os
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
-import phonenumbers
-from sqlalchemy import select
+from sqlalchemy import JSON, Text, cast, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from spoke import db_tx
 from spoke.clock import now
+from spoke.importer_csv import (
+    EMPTY_FILE,
+    HEADER_ONLY,
+    Columns,
+    ImportFailed,
+    check_utf8,
+    parse_row,
+    read_header,
+    records,
+)
 from spoke.models import Campaign, CampaignContact, ContactImport, OptOut
 
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1000
 MAX_REJECTED_ROWS = 1000
-REQUIRED_COLUMNS = ("firstName", "lastName", "cell")
-BUILTIN_COLUMNS = (*REQUIRED_COLUMNS, "zip")
 IMPORTABLE_STATUSES = ("draft", "started")
-# Column lengths of campaign_contact (PostgreSQL enforces them; a long value rejects the row).
-MAX_LENGTHS = {"firstName": 200, "lastName": 200, "zip": 20}
-
-EMPTY_FILE = "The file is empty."
-HEADER_ONLY = "The file has a header but no rows."
 ARCHIVED = "This campaign is archived, so contacts can't be imported."
 
 
 class ImportRefused(Exception):
     """The campaign cannot take an import now; the message says why."""
-
-
-class ImportFailed(Exception):
-    """The file cannot be imported; the message is written for the person who uploaded it."""
-
-
-@dataclass
-class Columns:
-    """Where each known column sits in a row, and the custom columns in file order."""
-
-    index: dict[str, int]
-    custom: list[tuple[str, int]] = field(default_factory=list)
 
 
 def create_import(
@@ -136,102 +123,19 @@ def _remove(path: str) -> None:
         log.warning("could not delete uploaded file %s", path, exc_info=True)
 
 
-def check_utf8(path: str) -> None:
-    """Fail before importing anything when the file is not UTF-8 (streams; O(1) memory)."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    line = 1
-    with open(path, "rb") as raw:
-        while True:
-            block = raw.read(1 << 20)
-            try:
-                decoder.decode(block, final=not block)
-            except UnicodeDecodeError as exc:
-                line += block.count(b"\n", 0, exc.start)
-                raise ImportFailed(
-                    f"The file is not UTF-8 text (first unreadable character on line {line})."
-                    ' Save it from your spreadsheet as "CSV UTF-8" and upload it again.'
-                ) from None
-            if not block:
-                return
-            line += block.count(b"\n")
-
-
-def read_header(row: list[str]) -> Columns:
-    """Map the header row to column positions; fail naming any missing required column."""
-    index: dict[str, int] = {}
-    for position, name in enumerate(cell.strip() for cell in row):
-        if name and name not in index:
-            index[name] = position
-    missing = [name for name in REQUIRED_COLUMNS if name not in index]
-    if missing:
-        found = ", ".join(index) or "no column names"
-        raise ImportFailed(
-            f"Missing required column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}."
-            f" The header row (row 1) has: {found}. Nothing was imported."
-        )
-    custom = [(name, i) for name, i in index.items() if name not in BUILTIN_COLUMNS]
-    return Columns(index=index, custom=custom)
-
-
-def parse_row(row: list[str], columns: Columns, region: str) -> dict[str, Any] | str:
-    """Return the contact's values, or the reason the row is rejected."""
-    width = len(row)
-
-    def value(position: int | None) -> str:
-        return row[position].strip() if position is not None and position < width else ""
-
-    index = columns.index
-    raw_cell = value(index["cell"])
-    if not raw_cell:
-        return "missing cell"
-    try:
-        number = phonenumbers.parse(raw_cell, region)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        return f"invalid phone number: {raw_cell[:40]}"
-    values = {name: value(index.get(name)) for name in ("firstName", "lastName", "zip")}
-    for name, limit in MAX_LENGTHS.items():
-        if len(values[name]) > limit:
-            return f"{name} is longer than {limit} characters"
-    return {
-        "first_name": values["firstName"],
-        "last_name": values["lastName"],
-        "zip": values["zip"],
-        "cell": phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
-        "custom_fields": {name: value(i) for name, i in columns.custom},
-    }
-
-
-def _records(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
-    """Yield (spreadsheet row number, cells) per CSV record; blank rows count, are skipped."""
-    reader = csv.reader(lines)
-    row_number = 0
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise ImportFailed(f"Row {row_number + 1} is not valid CSV: {exc}.") from None
-        row_number += 1
-        if any(cell.strip() for cell in row):
-            yield row_number, row
-
-
 def _import_file(session: Session, import_id: int, path: str, region: str) -> None:
     check_utf8(path)
     with open(path, "rb") as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         # PostgreSQL text cannot hold NUL; drop it rather than fail a whole chunk.
-        records = _records(line.replace("\x00", "") for line in text)
-        header = next(records, None)
+        rows = records(line.replace("\x00", "") for line in text)
+        header = next(rows, None)
         if header is None:
             raise ImportFailed(EMPTY_FILE)
         columns = read_header(header[1])
         writer = _ChunkWriter(session, import_id, columns, region)
         chunk: list[tuple[int, list[str]]] = []
-        for record in records:
+        for record in rows:
             chunk.append(record)
             if len(chunk) >= CHUNK_SIZE:
                 writer.write(chunk, raw.tell())
@@ -302,15 +206,7 @@ class _ChunkWriter:
 
     def _insert(self, rows: list[dict[str, Any]]) -> int:
         """Insert rows, skipping cells the campaign has already; return how many went in."""
-        if not rows:
-            return 0
-        dialect = postgresql if db_tx.is_postgres(self.session) else sqlite
-        statement = (
-            dialect.insert(CampaignContact)
-            .on_conflict_do_nothing(index_elements=["campaign_id", "cell"])
-            .returning(CampaignContact.id)
-        )
-        return len(self.session.execute(statement, rows).all())
+        return insert_contacts(self.session, rows)
 
     def _record_custom_names(self, campaign_id: int) -> None:
         campaign = db_tx.lock_row(self.session, Campaign, campaign_id)
@@ -319,3 +215,49 @@ class _ChunkWriter:
         if added:
             campaign.custom_field_names = names + added
         self.names_recorded = True
+
+
+_ARRAY_COLUMNS = ("first_name", "last_name", "cell", "zip", "custom_fields")
+
+
+def insert_contacts(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Insert contact rows, ON CONFLICT (campaign_id, cell) DO NOTHING; return how many went in.
+
+    Rows of one call share campaign_id, message_status, opted_out and timestamps.
+    """
+    if not rows:
+        return 0
+    if not db_tx.is_postgres(session):
+        statement = sqlite.insert(CampaignContact).on_conflict_do_nothing(
+            index_elements=["campaign_id", "cell"]
+        )
+        return len(session.execute(statement.returning(CampaignContact.id), rows).all())
+    # PostgreSQL: one INSERT ... SELECT FROM unnest(arrays), five parameters instead of
+    # thousands (several times faster than a multi-row VALUES list of 1000 rows).
+    first = rows[0]
+    arrays = [
+        literal([json.dumps(r[name]) if name == "custom_fields" else r[name] for r in rows])
+        for name in _ARRAY_COLUMNS
+    ]
+    source = func.unnest(*[cast(a, postgresql.ARRAY(Text)) for a in arrays])
+    table = source.table_valued(*_ARRAY_COLUMNS).render_derived()
+    values = [
+        literal(first["campaign_id"]),
+        table.c.first_name,
+        table.c.last_name,
+        table.c.cell,
+        table.c.zip,
+        cast(table.c.custom_fields, JSON),
+        literal(first["message_status"]),
+        literal(first["opted_out"]),
+        literal(first["created_at"]),
+        literal(first["updated_at"]),
+    ]
+    names = ["campaign_id", *_ARRAY_COLUMNS, "message_status", "opted_out"]
+    statement = (
+        postgresql.insert(CampaignContact)
+        .from_select([*names, "created_at", "updated_at"], select(*values))
+        .on_conflict_do_nothing(index_elements=["campaign_id", "cell"])
+        .returning(CampaignContact.id)
+    )
+    return len(session.execute(statement).all())
