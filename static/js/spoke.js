@@ -36,6 +36,8 @@
   document.addEventListener("submit", function (e) {
     var form = e.target;
     var message = form.dataset.confirm;
+    // htmx asks itself (hx-confirm) when it handles the form; don't ask twice.
+    if (window.htmx && form.hasAttribute("hx-confirm")) return;
     if (message && !window.confirm(message)) { e.preventDefault(); e.stopImmediatePropagation(); }
   }, true);
 })();
