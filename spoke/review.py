@@ -1,11 +1,192 @@
-"""Views: review (placeholder until its issue lands)."""
+"""Views: Message Review (filter, bulk unassign/reassign), Done Texting, release countdowns."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from typing import Any
+
+import phonenumbers
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
+
+from spoke import authz, web
+from spoke.assignment import done, release
+from spoke.assignment import review as domain
+from spoke.extensions import db, htmx
+from spoke.models import Assignment, Campaign, CampaignContact
 
 bp = Blueprint("review", __name__)
 
+ResponseValue = Response | str | tuple[str, int]
 
-@bp.route("/review", methods=['GET'])
-def index() -> str:
-    """Placeholder."""
-    return "review.index"
+
+@bp.app_template_global("done_texting_counts")
+def done_texting_counts(campaign: Campaign, assignment: Assignment | None) -> dict[str, int]:
+    """Unsent initials and unhandled replies Done Texting would release now."""
+    if assignment is None:
+        return {"initials": 0, "replies": 0, "total": 0}
+    initials, replies = done.pending_counts(db.session, assignment.id)
+    return {"initials": initials, "replies": replies, "total": initials + replies}
+
+
+@bp.app_template_global("release_countdown")
+def release_countdown(contact: CampaignContact, campaign: Campaign) -> str:
+    """ "released in N min" for an unhandled reply, or "" when it will not be released."""
+    return release.countdown_text(contact, campaign)
+
+
+@bp.app_template_global("release_stats")
+def release_stats(campaign: Campaign) -> release.ReleaseStats:
+    """The admin's unhandled-replies numbers for a campaign page."""
+    return release.release_stats(db.session, campaign)
+
+
+def _country_code() -> str:
+    region = current_app.config.get("DEFAULT_PHONE_REGION") or "US"
+    return str(phonenumbers.country_code_for_region(region) or 1)
+
+
+def _parse_filter(args: MultiDict[str, str]) -> tuple[domain.ReviewFilter, dict[str, str]]:
+    try:
+        return domain.parse_filter(
+            db.session, authz.current_org_id(), args, country_code=_country_code()
+        )
+    except domain.CampaignNotFound:
+        abort(404)
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+
+
+def _results_ctx(
+    f: domain.ReviewFilter,
+    errors: dict[str, str],
+    *,
+    message: str = "",
+    bulk_errors: dict[str, str] | None = None,
+    after: int | None = None,
+    before: int | None = None,
+) -> dict[str, Any]:
+    org_id = authz.current_org_id()
+    campaigns = db.session.scalars(
+        db.select(Campaign).where(Campaign.organization_id == org_id).order_by(Campaign.title)
+    ).all()
+    return {
+        "f": f,
+        "params": f.params(),
+        "errors": errors,
+        "bulk_errors": bulk_errors or {},
+        "message": message,
+        "total": domain.count(db.session, f),
+        "page": domain.page(db.session, f, after=after, before=before),
+        "campaigns": campaigns,
+        "people": domain.members(db.session, org_id),
+        "statuses": domain.STATUSES,
+    }
+
+
+@bp.route("/review", methods=["GET"])
+@authz.staff_required
+def index() -> ResponseValue:
+    """List the organization's conversations matching the filter, 50 at a time."""
+    f, errors = _parse_filter(request.args)
+    ctx = _results_ctx(f, errors, after=_int_arg("after"), before=_int_arg("before"))
+    return render_template("review/index.html", **ctx)
+
+
+def _bulk_input() -> tuple[str, str, list[int], list[int], dict[str, str]]:
+    form = request.form
+    errors: dict[str, str] = {}
+    scope, action = form.get("scope", ""), form.get("action", "")
+    ids = [int(v) for v in form.getlist("contact_ids") if v.isdigit() and len(v) < 12]
+    texters = [int(v) for v in form.getlist("texters") if v.isdigit() and len(v) < 12]
+    if scope not in ("selected", "all"):
+        errors["scope"] = "Choose Selected rows or Everything matching the filter."
+    elif scope == "selected" and not ids:
+        errors["scope"] = "Select at least one row, or choose Everything matching the filter."
+    elif len(ids) > domain.MAX_SELECTED:
+        errors["scope"] = f"Select at most {domain.MAX_SELECTED} rows at a time."
+    if action not in ("unassign", "reassign"):
+        errors["action"] = "Choose Unassign or Reassign to."
+    elif action == "reassign" and not texters:
+        errors["texters"] = "Choose at least one texter to reassign to."
+    return scope, action, ids, texters, errors
+
+
+@bp.route("/review/bulk", methods=["POST"])
+@authz.staff_required
+def bulk() -> ResponseValue:
+    """Unassign or reassign the selected rows or everything matching the (re-sent) filter."""
+    f, filter_errors = _parse_filter(request.form)
+    scope, action, ids, texters, errors = _bulk_input()
+    if scope == "all" and filter_errors:
+        errors["scope"] = "Fix the filter before changing everything that matches it."
+    if not errors:
+        selected = ids if scope == "selected" else None
+        try:
+            if action == "unassign":
+                result = domain.bulk_unassign(
+                    db.session, f, actor_id=current_user.id, contact_ids=selected
+                )
+            else:
+                result = domain.bulk_reassign(
+                    db.session, f, texters, actor_id=current_user.id, contact_ids=selected
+                )
+        except domain.ReviewError as exc:
+            db.session.rollback()
+            errors = exc.errors
+        else:
+            db.session.commit()
+            if not web.is_fragment_request():
+                flash(result.message, "success")
+                return redirect(url_for("review.index", **f.params()), code=303)
+            ctx = _results_ctx(f, filter_errors, message=result.message)
+            return render_template("review/_results.html", **ctx)
+    ctx = _results_ctx(f, filter_errors, bulk_errors=errors)
+    status = 200 if htmx else 422
+    template = "review/_results.html" if web.is_fragment_request() else "review/index.html"
+    return render_template(template, **ctx), status
+
+
+@bp.route("/campaigns/<int:campaign_id>/release-stats", methods=["GET"])
+@authz.staff_required
+def release_stats_fragment(campaign_id: int) -> ResponseValue:
+    """The campaign's unhandled-replies numbers (the fragment polls itself)."""
+    campaign = authz.get_campaign_or_404(campaign_id)
+    if not web.is_fragment_request():
+        return redirect(url_for("campaigns.show", campaign_id=campaign.id), code=303)
+    return render_template("campaigns/_release_stats.html", campaign=campaign)
+
+
+@bp.route("/texting/campaigns/<int:campaign_id>/done", methods=["POST"])
+@login_required
+def done_texting(campaign_id: int) -> ResponseValue:
+    """Done Texting: release my unsent initials and unhandled replies in this campaign."""
+    campaign = authz.get_campaign_or_404(campaign_id)
+    result = done.done_texting(db.session, campaign.id, current_user.id)
+    db.session.commit()
+    if not result.found:
+        abort(404)
+    back = web.safe_next(request.form.get("next"))
+    if web.is_fragment_request():
+        return render_template(
+            "texting/_done.html",
+            campaign=campaign,
+            assignment=authz.texter_assignment(campaign),
+            done_message=result.message,
+            done_next=back,
+        )
+    flash(result.message, "success")
+    return redirect(back, code=303)
