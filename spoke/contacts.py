@@ -20,7 +20,6 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy import func, select
-from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
 from spoke import importer, tasks, web
@@ -37,11 +36,8 @@ RUNNING = ("queued", "running")
 
 
 def campaign_url(campaign_id: int) -> str:
-    """The campaign's page (the campaigns list while that page is not registered)."""
-    try:
-        return url_for("campaigns.show", campaign_id=campaign_id)
-    except BuildError:
-        return url_for("campaigns.index")
+    """The campaign's page, where its Contacts section is."""
+    return url_for("campaigns.show", campaign_id=campaign_id, _anchor="contacts")
 
 
 @bp.app_template_global("contacts_summary")

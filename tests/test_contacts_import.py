@@ -126,7 +126,7 @@ def test_happy_path_with_zip_and_custom_fields(app, staff_client, campaign):
     assert stat(soup, "Rejected") == 0
     assert soup.find("progress", attrs={"aria-label": "Import progress"})["value"] == "100"
     assert "2 rows processed" in soup.get_text()
-    assert soup.find("a", string=lambda s: s and "Back to campaign" in s)
+    assert soup.find("a", string="Back to campaign")["href"] == f"/campaigns/{campaign.id}#contacts"
     assert soup.find("meta", attrs={"http-equiv": "refresh"}) is None
     assert soup.find(attrs={"hx-get": True}) is None
 
@@ -141,7 +141,8 @@ def test_missing_required_columns_imports_nothing(staff_client, campaign):
     soup = report(staff_client, contact_import.id)
     alert = soup.find(attrs={"role": "alert"})
     assert "lastName, cell" in alert.get_text()
-    assert stat(soup, "Imported") == 0
+    assert soup.select("ul.stats") == []  # nothing ran: no row of zeros
+    assert soup.find("a", string="Back to campaign")["href"] == f"/campaigns/{campaign.id}#contacts"
 
 
 def test_bad_and_missing_cells_rejected_with_spreadsheet_row_numbers(staff_client, campaign):
@@ -278,6 +279,9 @@ def test_unexpected_error_keeps_committed_chunks_and_says_so(staff_client, campa
     assert contact_import.imported == 2 and contact_import.rows_processed == 2
     assert len(contacts_of(campaign.id)) == 2
     assert contact_import.finished_at is not None
+    soup = report(staff_client, contact_import.id)
+    assert "were kept" in soup.find(attrs={"role": "alert"}).get_text()
+    assert stat(soup, "Imported") == 2
 
 
 def test_progress_is_committed_chunk_by_chunk(app, staff_client, campaign, monkeypatch):
@@ -316,10 +320,12 @@ def test_archived_campaign_refuses_upload(staff_client, org):
     response = upload(staff_client, archived.id, HEADER + "A,B,2125550100,\n")
 
     assert response.status_code == 303
+    assert response.headers["Location"] == f"/campaigns/{archived.id}#contacts"
     assert latest_import(archived.id) is None
     assert contacts_of(archived.id) == []
-    with staff_client.session_transaction() as sess:
-        assert ("error", importer.ARCHIVED) in sess["_flashes"]
+    page = BeautifulSoup(staff_client.get(response.headers["Location"]).data, "html.parser")
+    assert importer.ARCHIVED in page.select_one(".flash-error").get_text()
+    assert page.find("label", string="Contacts CSV") is None
 
 
 def test_missing_file_is_refused_with_a_message(staff_client, campaign):
@@ -455,6 +461,12 @@ def test_section_upload_form_works_and_shows_count_and_latest(app, staff_client,
     link = soup.find("a", string="View import report")
     assert link["href"] == f"/imports/{latest_import(campaign.id).id}"
     assert "1 imported" in soup.get_text(" ", strip=True)
+
+    # The campaign page includes this section inside its "Contacts" section.
+    page = BeautifulSoup(staff_client.get(f"/campaigns/{campaign.id}").data, "html.parser")
+    section = page.find(id="contacts")
+    assert section.find("label", string="Contacts CSV")
+    assert "4 contacts" in section.get_text(" ", strip=True)
 
 
 def test_section_for_archived_campaign_has_no_upload_form(app, admin, org):
