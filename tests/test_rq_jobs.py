@@ -1,0 +1,221 @@
+"""The scale-out path for real: redis-server, `rq worker --burst`, `rq cron`, PostgreSQL.
+
+Needs REDIS_URL and TEST_DATABASE_URL (CI sets both). Each run uses its own queue name, so
+a developer's running worker never takes these jobs, and removes the keys it created.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+
+from spoke import clock, create_app, tasks
+from spoke.assignment.manual import ensure_assignment
+from spoke.extensions import db
+from spoke.models import AssignmentEvent, CampaignContact
+from tests.factories import make_campaign, make_contacts, make_org, make_user
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+ROOT = Path(__file__).resolve().parent.parent
+RQ = str(Path(sys.executable).parent / "rq")
+JOB_NAME = "jobs.release.release_unhandled"
+
+if not (REDIS_URL and PG_URL):
+    reason = "needs REDIS_URL (a real redis-server) and TEST_DATABASE_URL (PostgreSQL)"
+    if os.environ.get("SPOKE_REQUIRE_SERVICES"):
+        raise RuntimeError(f"tests/test_rq_jobs.py {reason}")
+    pytest.skip(reason, allow_module_level=True)
+
+
+@pytest.fixture
+def queue_name(monkeypatch) -> str:
+    name = f"spoke-test-{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("RQ_QUEUE", name)
+    return name
+
+
+@pytest.fixture
+def pg_app(pg_database, queue_name, tmp_path):
+    """An app on the test run's PostgreSQL database, enqueueing to this test's queue."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "SQLALCHEMY_DATABASE_URI": pg_database,
+            "REDIS_URL": REDIS_URL,
+            "RQ_QUEUE": queue_name,
+            "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+            "SERVER_NAME": "localhost",
+        }
+    )
+    clock.freeze(None)  # the worker runs on the real clock
+    with app.app_context():
+        db.create_all()
+        names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        db.session.commit()
+        yield app
+        db.session.remove()
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def redis_conn(pg_app, queue_name):
+    """The Redis connection; afterwards, empty and delete this test's queue and jobs."""
+    with pg_app.app_context():
+        conn = tasks.redis_connection()
+        queue = tasks.queue()
+    yield conn
+    for job_id in (
+        queue.get_job_ids()
+        + list(queue.finished_job_registry.get_job_ids())
+        + list(queue.failed_job_registry.get_job_ids())
+    ):
+        conn.zrem(f"rq:cron_job:{JOB_NAME}:jobs", job_id)
+        conn.delete(f"rq:job:{job_id}", f"rq:results:{job_id}")
+    queue.empty()
+    for key in conn.scan_iter(f"rq:*{queue_name}*"):  # queue, registries, named workers
+        conn.delete(key)
+    conn.srem("rq:queues", f"rq:queue:{queue_name}")
+    conn.srem("rq:workers", f"rq:worker:{queue_name}-worker")
+    if not conn.zcard(f"rq:cron_job:{JOB_NAME}:jobs"):  # nobody else's cron uses the name
+        conn.zrem("rq:cron_jobs", JOB_NAME)
+
+
+def overdue_replies(n_due: int, n_fresh: int) -> tuple[int, list[int]]:
+    """A started campaign with the toggle on; n_due replies waited 2 hours, n_fresh 5 min."""
+    org = make_org()
+    texter = make_user(org)
+    campaign = make_campaign(
+        org, status="started", release_unhandled_enabled=True, release_unhandled_minutes=30
+    )
+    assignment, _ = ensure_assignment(db.session, campaign.id, texter.id)
+    db.session.commit()
+    real_now = clock.now()
+    due = make_contacts(
+        campaign,
+        n_due,
+        assignment_id=assignment.id,
+        message_status="needs_response",
+        last_inbound_at=real_now - timedelta(hours=2),
+    )
+    make_contacts(
+        campaign,
+        n_fresh,
+        start=n_due,
+        assignment_id=assignment.id,
+        message_status="needs_response",
+        last_inbound_at=real_now - timedelta(minutes=5),
+    )
+    return campaign.id, due
+
+
+def released(campaign_id: int) -> int:
+    db.session.rollback()
+    return db.session.scalar(
+        select(func.count())
+        .select_from(CampaignContact)
+        .where(CampaignContact.campaign_id == campaign_id, CampaignContact.assignment_id.is_(None))
+    )
+
+
+def run_worker(queue_name: str, pg_database: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": pg_database,
+        "SECRET_KEY": "test-secret",
+        "RQ_QUEUE": queue_name,
+        "REDIS_URL": REDIS_URL,
+    }
+    return subprocess.run(
+        [RQ, "worker", "--burst", "--name", f"{queue_name}-worker", "--url", REDIS_URL, queue_name],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_job_enqueued_and_run_by_a_real_worker(pg_app, redis_conn, queue_name, pg_database):
+    from jobs.release import release_unhandled
+
+    with pg_app.app_context():
+        campaign_id, due = overdue_replies(7, 3)
+        job = tasks.queue().enqueue(release_unhandled)
+        assert tasks.queue().count == 1
+        proc = run_worker(queue_name, pg_database)
+        assert proc.returncode == 0, proc.stderr
+        job.refresh()
+        assert job.get_status() == "finished", proc.stderr
+        assert job.return_value() == {
+            "campaigns_swept": 1,
+            "released": 7,
+            "by_campaign": {str(campaign_id): 7},
+        }
+        assert released(campaign_id) == 7
+        [event] = db.session.scalars(select(AssignmentEvent)).all()
+        assert (event.reason, event.contact_count) == ("release_unhandled", 7)
+        assert sorted(event.contact_ids) == sorted(due)
+
+
+def test_cron_config_registers_and_enqueues_the_sweep(pg_app, redis_conn, queue_name):
+    from rq import Queue
+    from rq.cron import CronScheduler
+    from rq.job import Job
+
+    scheduler = CronScheduler(connection=redis_conn)
+    scheduler.load_config_from_file("jobs/cron.py")
+    [cron_job] = scheduler.get_jobs()
+    assert (cron_job.func_name, cron_job.queue_name, cron_job.interval) == (
+        JOB_NAME,
+        queue_name,
+        60,
+    )
+    assert scheduler.enqueue_jobs() == [cron_job]
+    assert scheduler.enqueue_jobs() == []  # not again within the minute
+    queue = Queue(queue_name, connection=redis_conn)
+    [job_id] = queue.get_job_ids()
+    assert Job.fetch(job_id, connection=redis_conn).func_name == JOB_NAME
+
+
+def test_rq_cron_process_feeds_the_worker(pg_app, redis_conn, queue_name, pg_database):
+    """`make cron` then `make worker`, for real: the sweep arrives by cron and releases."""
+    from rq import Queue
+
+    with pg_app.app_context():
+        campaign_id, _ = overdue_replies(4, 1)
+    env = {**os.environ, "RQ_QUEUE": queue_name}
+    cron = subprocess.Popen(
+        [RQ, "cron", "--url", REDIS_URL, "jobs/cron.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    queue = Queue(queue_name, connection=redis_conn)
+    try:
+        deadline = time.monotonic() + 30
+        while queue.count == 0 and time.monotonic() < deadline and cron.poll() is None:
+            time.sleep(0.2)
+    finally:
+        cron.terminate()
+        _, err = cron.communicate(timeout=30)
+        for key in redis_conn.scan_iter(f"rq:cron_scheduler:*:{cron.pid}:*"):
+            redis_conn.delete(key)
+    assert queue.count == 1, err
+    proc = run_worker(queue_name, pg_database)
+    assert proc.returncode == 0, proc.stderr
+    with pg_app.app_context():
+        assert released(campaign_id) == 4
