@@ -519,3 +519,18 @@ def test_background_thread_mode_runs_after_the_response(app_config, backend):
     assert stat(soup, "Imported") == 1
     with thread_app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture
+def gb_region(app_config):
+    app_config["DEFAULT_PHONE_REGION"] = "GB"
+
+
+def test_cells_are_read_in_the_configured_default_region(gb_region, staff_client, campaign):
+    upload(staff_client, campaign.id, HEADER + "Ada,Byron,020 7946 0958,\nBo,Chan,2125550100,\n")
+
+    contact_import = latest_import(campaign.id)
+    assert [c.cell for c in contacts_of(campaign.id)] == ["+442079460958"]
+    assert contact_import.rejected_rows == [
+        {"row": 3, "reason": "invalid phone number: 2125550100"}
+    ]
