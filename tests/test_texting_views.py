@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from bs4 import BeautifulSoup
 from flask import g
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response as TwilioResponse
 
@@ -107,6 +107,31 @@ def test_home_lists_started_campaigns_with_counts(w, client):
     assert "1 replies to answer" in shown
     assert page.find("a", string="Send initials")["href"] == w.initials_url()
     assert page.find("a", string="Campaigns") is None  # texters have no admin link
+
+
+def test_home_counts_every_campaign_in_one_query(w, client):
+    def statements_for_home() -> int:
+        seen: list[str] = []
+        g.pop("_login_user", None)  # load the user the same way each time
+
+        def count(conn, cursor, statement, *args):
+            seen.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert client.get("/").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(seen)
+
+    statements_for_home()  # warm up (first-request checks)
+    with_one = statements_for_home()
+    for n in range(3):
+        more = make_campaign(w.org, status="started", started_at=NOW)
+        make_contacts(more, 2, start=10 * (n + 1))
+        give_contacts(more, w.texter, 2)
+    assert "2 initials to send" in text_of(client.get("/"))
+    assert statements_for_home() == with_one
 
 
 def test_home_hides_removed_texters_without_contacts(w, client):
