@@ -145,6 +145,12 @@ class AuthActions:
         with self._client.session_transaction() as sess:
             sess["_user_id"] = str(user.id)
             sess["_fresh"] = True
+        # Under the `ctx` fixture requests share its app context, where Flask-Login caches
+        # the previous user in g; forget it so the next request loads this one.
+        from flask import g, has_app_context
+
+        if has_app_context():
+            g.pop("_login_user", None)
 
     def logout(self):
         return self._client.post("/logout")
