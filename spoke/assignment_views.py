@@ -312,5 +312,8 @@ def claim(campaign_id: int, kind: str) -> ResponseValue:
     if result.ok:
         flash(result.message, "success")
         return redirect(url_for(f"texting.{result.next}", campaign_id=campaign.id), code=303)
+    if campaign.status != "started":  # texters cannot open a campaign that is not running
+        flash(result.message, "error")
+        return redirect(url_for("texting.home"), code=303)
     remember("claim", campaign.id, feedback)
     return redirect(url_for("texting.campaign", campaign_id=campaign.id), code=303)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from spoke.assignment import events, sql
-from spoke.db_tx import begin_write, lock_row
+from spoke.db_tx import begin_write, is_postgres, lock_row
 from spoke.models import Assignment, Campaign, Membership
 from spoke.models import CampaignContact as CC
 
@@ -48,25 +49,29 @@ def ensure_assignment(
 
     Relies on UNIQUE(user_id, campaign_id): a racing twin's insert is ignored, not doubled.
     """
-    created = sql.insert_ignore(
-        session,
-        Assignment,
-        {
-            "user_id": user_id,
-            "campaign_id": campaign_id,
-            "can_claim_initials": can_claim_initials,
-            "can_claim_replies": can_claim_replies,
-            "is_active": True,
-        },
+    insert = postgresql.insert if is_postgres(session) else sqlite.insert
+    # RETURNING tells an insert from an ignored one; the rowcount of INSERT .. ON CONFLICT
+    # DO NOTHING is -1 through psycopg 3, so it cannot.
+    new_id = session.scalar(
+        insert(Assignment)
+        .values(
+            user_id=user_id,
+            campaign_id=campaign_id,
+            can_claim_initials=can_claim_initials,
+            can_claim_replies=can_claim_replies,
+            is_active=True,
+        )
+        .on_conflict_do_nothing()
+        .returning(Assignment.id)
     )
-    assignment_id = session.scalar(
+    assignment_id = new_id or session.scalar(
         select(Assignment.id).where(
             Assignment.user_id == user_id, Assignment.campaign_id == campaign_id
         )
     )
     assignment = lock_row(session, Assignment, assignment_id)
     assert assignment is not None
-    return assignment, created
+    return assignment, new_id is not None
 
 
 def _check_member(session: Session, campaign: Campaign, user_id: int) -> None:
