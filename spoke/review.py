@@ -20,7 +20,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from spoke import authz, web
-from spoke.assignment import done, release
+from spoke.assignment import done, release, review_bulk
 from spoke.assignment import review as domain
 from spoke.extensions import db, htmx
 from spoke.models import Assignment, Campaign, CampaignContact
@@ -137,11 +137,11 @@ def bulk() -> ResponseValue:
         selected = ids if scope == "selected" else None
         try:
             if action == "unassign":
-                result = domain.bulk_unassign(
+                result = review_bulk.bulk_unassign(
                     db.session, f, actor_id=current_user.id, contact_ids=selected
                 )
             else:
-                result = domain.bulk_reassign(
+                result = review_bulk.bulk_reassign(
                     db.session, f, texters, actor_id=current_user.id, contact_ids=selected
                 )
         except domain.ReviewError as exc:

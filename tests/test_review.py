@@ -11,7 +11,7 @@ from flask import g
 from sqlalchemy import func, insert, select
 
 from spoke import clock
-from spoke.assignment import review
+from spoke.assignment import review, review_bulk
 from spoke.assignment.manual import ensure_assignment
 from spoke.extensions import db
 from spoke.models import Assignment, AssignmentEvent, CampaignContact
@@ -226,7 +226,7 @@ def test_bulk_unassign_everything_matching(world):
     w = world
     f, _ = review.parse_filter(db.session, w["org"].id, {"texter": str(w["alice"].id)})
     assert review.count(db.session, f) == 4000
-    result = review.bulk_unassign(db.session, f, actor_id=w["admin"].id, chunk=1000)
+    result = review_bulk.bulk_unassign(db.session, f, actor_id=w["admin"].id, chunk=1000)
     assert (result.moved, result.chunks) == (4000, 4)
     assert result.message == "Unassigned 4,000 conversations: they are back in the pool."
     assert held_count(w["alice"]) == 0 and held_count(w["bob"]) == 1000
@@ -249,7 +249,7 @@ def test_bulk_reassign_splits_evenly_and_skips_rows_already_with_them(world):
     pool = review.count(db.session, f)
     assert pool == 3000
     targets = [w["bob"].id, w["cara"].id]
-    result = review.bulk_reassign(db.session, f, targets, actor_id=w["admin"].id, chunk=1000)
+    result = review_bulk.bulk_reassign(db.session, f, targets, actor_id=w["admin"].id, chunk=1000)
     assert result.moved == 3000 and result.chunks == 3
     assert result.per_texter == {w["bob"].id: 1500, w["cara"].id: 1500}
     assert result.message == (
@@ -262,12 +262,12 @@ def test_bulk_reassign_splits_evenly_and_skips_rows_already_with_them(world):
         db.session, w["org"].id, {"campaign": str(w["b"].id), "texter": "unassigned"}
     )
     three = [w["alice"].id, w["bob"].id, w["cara"].id]
-    result = review.bulk_reassign(db.session, f, three, actor_id=w["admin"].id, chunk=7)
+    result = review_bulk.bulk_reassign(db.session, f, three, actor_id=w["admin"].id, chunk=7)
     assert result.moved == 2000
     assert sorted(result.per_texter.values()) == [666, 667, 667]
     # Rows already held by a chosen texter stay put (nothing to move).
     f, _ = review.parse_filter(db.session, w["org"].id, {"texter": str(w["cara"].id)})
-    result = review.bulk_reassign(db.session, f, [w["cara"].id], actor_id=w["admin"].id)
+    result = review_bulk.bulk_reassign(db.session, f, [w["cara"].id], actor_id=w["admin"].id)
     assert result.moved == 0 and result.message.startswith("No conversations matched")
 
 
@@ -275,10 +275,10 @@ def test_bulk_reassign_refuses_non_members(world):
     w = world
     f, _ = review.parse_filter(db.session, w["org"].id, {})
     with pytest.raises(review.ReviewError) as exc:
-        review.bulk_reassign(db.session, f, [w["intruder"].id], actor_id=w["admin"].id)
+        review_bulk.bulk_reassign(db.session, f, [w["intruder"].id], actor_id=w["admin"].id)
     assert exc.value.errors == {"texters": "Choose texters from the list."}
     with pytest.raises(review.ReviewError):
-        review.bulk_reassign(db.session, f, [], actor_id=w["admin"].id)
+        review_bulk.bulk_reassign(db.session, f, [], actor_id=w["admin"].id)
     db.session.rollback()
 
 
@@ -289,7 +289,7 @@ def test_selected_rows_only_within_the_organization(world):
     theirs = db.session.scalars(
         select(CampaignContact.id).where(CampaignContact.campaign_id == w["other"].id).limit(3)
     ).all()
-    result = review.bulk_unassign(
+    result = review_bulk.bulk_unassign(
         db.session, f, actor_id=w["admin"].id, contact_ids=mine + list(theirs)
     )
     assert result.moved == 3

@@ -43,9 +43,9 @@ def releasable(campaign_id: int, cutoff: datetime) -> ColumnElement[bool]:
     return and_(
         CC.campaign_id == campaign_id,
         CC.assignment_id.is_not(None),
-        CC.message_status == "needs_response",
+        sql.status_is("needs_response"),
         CC.last_inbound_at <= cutoff,
-        CC.opted_out.is_(False),
+        sql.NOT_OPTED_OUT,
         or_(CC.last_outbound_at.is_(None), CC.last_outbound_at < CC.last_inbound_at),
     )
 
@@ -219,7 +219,7 @@ def release_stats(session: Session, campaign: Campaign, at: datetime | None = No
     """Count the campaign's unhandled replies (held / in the pool) and recent releases."""
     rows = session.execute(
         select(CC.assignment_id.is_(None), func.count())
-        .where(CC.campaign_id == campaign.id, CC.message_status == "needs_response")
+        .where(CC.campaign_id == campaign.id, sql.status_is("needs_response"))
         .group_by(CC.assignment_id.is_(None))
     ).all()
     in_pool = sum(n for unassigned, n in rows if unassigned)

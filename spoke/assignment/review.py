@@ -1,24 +1,20 @@
 """Message Review: one filter, one where-clause, shared by the listing, the count and bulk moves.
 
-Bulk actions walk the matching contacts campaign by campaign in keyset chunks (`id > last`,
-ordered by id), each chunk one write transaction with one `assignment_event`, so a large
-action never holds a long lock and a failure leaves finished chunks complete.
+The bulk actions that reuse `where_clause` live in `review_bulk`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from spoke.assignment import events, sql
-from spoke.assignment.manual import ensure_assignment
+from spoke.assignment import sql
 from spoke.clock import now
-from spoke.db_tx import begin_write
 from spoke.models import Assignment, Campaign, Membership, User
 from spoke.models import CampaignContact as CC
 
@@ -32,7 +28,6 @@ STATUSES: dict[str, str] = {
 }
 UNASSIGNED = "unassigned"
 PER_PAGE = 50
-CHUNK = 1000
 MAX_SELECTED = 500
 _PHONEISH = re.compile(r"\+?[\d\s().-]+")
 
@@ -56,6 +51,9 @@ class ReviewFilter:
     organization_id: int
     campaign_id: int | None = None
     texter_id: int | None = None
+    # The texter's assignment ids in this organization, resolved by parse_filter: a literal
+    # IN list gives the planner exact statistics (a subquery hides which campaign they are in).
+    texter_assignment_ids: tuple[int, ...] | None = None
     unassigned: bool = False
     status: str = ""
     unhandled_minutes: int | None = None
@@ -104,11 +102,22 @@ def parse_filter(
         errors["unhandled"] = "Enter a whole number of minutes, 0 or more."
         minutes = None
     search = (args.get("q") or "").strip()[:100]
+    assignment_ids = None
+    if texter_id is not None:
+        assignment_ids = tuple(
+            session.scalars(
+                select(Assignment.id)
+                .join(Campaign, Campaign.id == Assignment.campaign_id)
+                .where(Assignment.user_id == texter_id, Campaign.organization_id == organization_id)
+                .order_by(Assignment.id)
+            )
+        )
     return (
         ReviewFilter(
             organization_id=organization_id,
             campaign_id=campaign_id,
             texter_id=texter_id,
+            texter_assignment_ids=assignment_ids,
             unassigned=texter_raw == UNASSIGNED,
             status=status,
             unhandled_minutes=minutes,
@@ -137,6 +146,8 @@ def where_clause(f: ReviewFilter, at: datetime | None = None) -> ColumnElement[b
         terms.append(CC.campaign_id == f.campaign_id)
     if f.unassigned:
         terms.append(CC.assignment_id.is_(None))
+    elif f.texter_assignment_ids is not None:
+        terms.append(CC.assignment_id.in_(f.texter_assignment_ids))
     elif f.texter_id is not None:
         terms.append(
             CC.assignment_id.in_(select(Assignment.id).where(Assignment.user_id == f.texter_id))
@@ -253,188 +264,3 @@ def members(
     if user_ids is not None:
         q = q.where(User.id.in_(list(user_ids)))
     return [(uid, name) for uid, name in session.execute(q)]
-
-
-@dataclass
-class BulkResult:
-    """What a bulk action did, for the admin's message."""
-
-    action: str  # "unassign" or "reassign"
-    moved: int = 0
-    chunks: int = 0
-    per_texter: dict[int, int] = field(default_factory=dict)
-    names: dict[int, str] = field(default_factory=dict)
-
-    @property
-    def message(self) -> str:
-        if not self.moved:
-            return "No conversations matched that could be changed; nothing changed."
-        noun = "conversation" if self.moved == 1 else "conversations"
-        if self.action == "unassign":
-            return f"Unassigned {self.moved:,} {noun}: they are back in the pool."
-        split = ", ".join(
-            f"{n:,} to {self.names.get(uid, uid)}" for uid, n in self.per_texter.items()
-        )
-        return f"Reassigned {self.moved:,} {noun}: {split}."
-
-
-def selection(
-    f: ReviewFilter, contact_ids: Sequence[int] | None, at: datetime | None = None
-) -> ColumnElement[bool]:
-    """Selected rows (within the organization) or everything matching the filter."""
-    if contact_ids is None:
-        return where_clause(f, at)
-    return and_(org_scope(f.organization_id), CC.id.in_(list(contact_ids)))
-
-
-def _campaign_ids(session: Session, f: ReviewFilter) -> list[int]:
-    if f.campaign_id is not None:
-        return [f.campaign_id]
-    return list(
-        session.scalars(
-            select(Campaign.id)
-            .where(Campaign.organization_id == f.organization_id)
-            .order_by(Campaign.id)
-        )
-    )
-
-
-def bulk_unassign(
-    session: Session,
-    f: ReviewFilter,
-    *,
-    actor_id: int | None,
-    contact_ids: Sequence[int] | None = None,
-    chunk: int = CHUNK,
-) -> BulkResult:
-    """Put the selected or matching held contacts back in the pool, chunk by chunk."""
-    where = selection(f, contact_ids)
-    result = BulkResult(action="unassign")
-    for campaign_id in _campaign_ids(session, f):
-        last = 0
-        while True:
-            begin_write(session)
-            ids = sql.move(
-                session,
-                and_(
-                    where,
-                    CC.campaign_id == campaign_id,
-                    CC.assignment_id.is_not(None),
-                    CC.id > last,
-                ),
-                None,
-                limit=chunk,
-                order_by=CC.id,
-            )
-            if ids:
-                events.record(
-                    session,
-                    campaign_id=campaign_id,
-                    reason="message_review",
-                    actor_id=actor_id,
-                    contact_ids=ids,
-                    detail=f"Message Review: unassigned {len(ids)}",
-                )
-            session.commit()
-            if not ids:
-                break
-            result.moved += len(ids)
-            result.chunks += 1
-            last = max(ids)
-            if len(ids) < chunk:
-                break
-    return result
-
-
-def bulk_reassign(
-    session: Session,
-    f: ReviewFilter,
-    texter_ids: Sequence[int],
-    *,
-    actor_id: int | None,
-    contact_ids: Sequence[int] | None = None,
-    chunk: int = CHUNK,
-) -> BulkResult:
-    """Move the selected or matching contacts to `texter_ids`, split evenly, chunk by chunk.
-
-    Contacts already held by one of the chosen texters stay where they are.
-    """
-    chosen = list(dict.fromkeys(texter_ids))
-    if not chosen:
-        raise ReviewError({"texters": "Choose at least one texter to reassign to."})
-    names = dict(members(session, f.organization_id, chosen))
-    if len(names) != len(chosen):
-        raise ReviewError({"texters": "Choose texters from the list."})
-    result = BulkResult(action="reassign", names=names, per_texter={uid: 0 for uid in chosen})
-    where = selection(f, contact_ids)
-    for campaign_id in _campaign_ids(session, f):
-        last = 0
-        while True:
-            moved = _reassign_chunk(session, where, campaign_id, last, chunk, result, actor_id)
-            session.commit()
-            if not moved:
-                break
-            result.chunks += 1
-            last = max(moved)
-            if len(moved) < chunk:
-                break
-    return result
-
-
-def _reassign_chunk(
-    session: Session,
-    where: ColumnElement[bool],
-    campaign_id: int,
-    last: int,
-    chunk: int,
-    result: BulkResult,
-    actor_id: int | None,
-) -> list[int]:
-    """One transaction: move the next `chunk` matching contacts, shared out evenly."""
-    begin_write(session)
-    targets: dict[int, int] = {}
-    for uid in result.per_texter:
-        assignment, _ = ensure_assignment(session, campaign_id, uid)
-        assignment.is_active = True
-        targets[uid] = assignment.id
-    todo = and_(
-        where,
-        CC.campaign_id == campaign_id,
-        CC.id > last,
-        or_(CC.assignment_id.is_(None), CC.assignment_id.not_in(list(targets.values()))),
-    )
-    available = (
-        session.scalar(
-            select(func.count()).select_from(
-                select(CC.id).where(todo).order_by(CC.id).limit(chunk).subquery()
-            )
-        )
-        or 0
-    )
-    if not available:
-        return []
-    # The remainder goes to whoever has received least so far, so the total stays even.
-    order = sorted(result.per_texter, key=lambda uid: result.per_texter[uid])
-    base, extra = divmod(available, len(order))
-    moved: list[int] = []
-    split: list[str] = []
-    for i, uid in enumerate(order):
-        quota = base + (1 if i < extra else 0)
-        if not quota:
-            continue
-        ids = sql.move(session, todo, targets[uid], limit=quota, order_by=CC.id)
-        moved += ids
-        result.per_texter[uid] += len(ids)
-        split.append(f"{len(ids)} to {result.names[uid]}")
-    if moved:
-        result.moved += len(moved)
-        events.record(
-            session,
-            campaign_id=campaign_id,
-            reason="message_review",
-            actor_id=actor_id,
-            to_assignment_id=targets[order[0]] if len(order) == 1 else None,
-            contact_ids=moved,
-            detail=f"Message Review: reassigned {len(moved)} ({', '.join(split)})",
-        )
-    return moved

@@ -1,0 +1,194 @@
+"""Message Review's bulk actions: unassign, or reassign split evenly, in chunked transactions.
+
+A bulk action first counts what matches per campaign (one GROUP BY with the shared where),
+then walks each campaign that has matches in keyset chunks (`id > last`, by id), each chunk
+one write transaction with one `assignment_event`. Knowing each campaign's count up front
+means no query is spent on a campaign (or a final chunk) with nothing in it: on PostgreSQL
+an empty `ORDER BY id LIMIT n` pick can turn into a scan of the whole primary key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from spoke.assignment import events, sql
+from spoke.assignment.manual import ensure_assignment
+from spoke.assignment.review import ReviewError, ReviewFilter, members, org_scope, where_clause
+from spoke.db_tx import begin_write
+from spoke.models import Assignment
+from spoke.models import CampaignContact as CC
+
+CHUNK = 1000
+
+
+@dataclass
+class BulkResult:
+    """What a bulk action did, for the admin's message."""
+
+    action: str  # "unassign" or "reassign"
+    moved: int = 0
+    chunks: int = 0
+    per_texter: dict[int, int] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        if not self.moved:
+            return "No conversations matched that could be changed; nothing changed."
+        noun = "conversation" if self.moved == 1 else "conversations"
+        if self.action == "unassign":
+            return f"Unassigned {self.moved:,} {noun}: they are back in the pool."
+        split = ", ".join(
+            f"{n:,} to {self.names.get(uid, uid)}" for uid, n in self.per_texter.items()
+        )
+        return f"Reassigned {self.moved:,} {noun}: {split}."
+
+
+def selection(f: ReviewFilter, contact_ids: Sequence[int] | None) -> ColumnElement[bool]:
+    """Selected rows (within the organization) or everything matching the filter."""
+    if contact_ids is None:
+        return where_clause(f)
+    return and_(org_scope(f.organization_id), CC.id.in_(list(contact_ids)))
+
+
+def _per_campaign(session: Session, where: ColumnElement[bool]) -> list[tuple[int, int]]:
+    """(campaign id, matching contacts) for campaigns with any, in campaign order."""
+    rows = session.execute(
+        select(CC.campaign_id, func.count())
+        .where(where)
+        .group_by(CC.campaign_id)
+        .order_by(CC.campaign_id)
+    ).all()
+    session.commit()  # end the read; each chunk is its own write transaction
+    return [(cid, n) for cid, n in rows]
+
+
+def bulk_unassign(
+    session: Session,
+    f: ReviewFilter,
+    *,
+    actor_id: int | None,
+    contact_ids: Sequence[int] | None = None,
+    chunk: int = CHUNK,
+) -> BulkResult:
+    """Put the selected or matching held contacts back in the pool, chunk by chunk."""
+    where = and_(selection(f, contact_ids), CC.assignment_id.is_not(None))
+    result = BulkResult(action="unassign")
+    for campaign_id, matching in _per_campaign(session, where):
+        last, done = 0, 0
+        while done < matching:
+            begin_write(session)
+            ids = sql.move(
+                session,
+                and_(where, CC.campaign_id == campaign_id, CC.id > last),
+                None,
+                limit=min(chunk, matching - done),
+                order_by=CC.id,
+            )
+            if ids:
+                events.record(
+                    session,
+                    campaign_id=campaign_id,
+                    reason="message_review",
+                    actor_id=actor_id,
+                    contact_ids=ids,
+                    detail=f"Message Review: unassigned {len(ids)}",
+                )
+            session.commit()
+            if not ids:
+                break  # the rest changed meanwhile
+            result.moved += len(ids)
+            result.chunks += 1
+            done += len(ids)
+            last = max(ids)
+    return result
+
+
+def bulk_reassign(
+    session: Session,
+    f: ReviewFilter,
+    texter_ids: Sequence[int],
+    *,
+    actor_id: int | None,
+    contact_ids: Sequence[int] | None = None,
+    chunk: int = CHUNK,
+) -> BulkResult:
+    """Move the selected or matching contacts to `texter_ids`, split evenly, chunk by chunk.
+
+    The texters must be members of the organization. Contacts already held by one of them
+    stay where they are.
+    """
+    chosen = list(dict.fromkeys(texter_ids))
+    if not chosen:
+        raise ReviewError({"texters": "Choose at least one texter to reassign to."})
+    names = dict(members(session, f.organization_id, chosen))
+    if len(names) != len(chosen):
+        raise ReviewError({"texters": "Choose texters from the list."})
+    result = BulkResult(action="reassign", names=names, per_texter={uid: 0 for uid in chosen})
+    theirs = select(Assignment.id).where(Assignment.user_id.in_(chosen))
+    where = and_(
+        selection(f, contact_ids),
+        or_(CC.assignment_id.is_(None), CC.assignment_id.not_in(theirs)),
+    )
+    for campaign_id, matching in _per_campaign(session, where):
+        last, done = 0, 0
+        while done < matching:
+            moved = _reassign_chunk(
+                session, where, campaign_id, last, min(chunk, matching - done), result, actor_id
+            )
+            session.commit()
+            if not moved:
+                break  # the rest changed meanwhile
+            result.chunks += 1
+            done += len(moved)
+            last = max(moved)
+    return result
+
+
+def _reassign_chunk(
+    session: Session,
+    where: ColumnElement[bool],
+    campaign_id: int,
+    last: int,
+    size: int,
+    result: BulkResult,
+    actor_id: int | None,
+) -> list[int]:
+    """One transaction: move the next `size` matching contacts, shared out evenly."""
+    begin_write(session)
+    targets: dict[int, int] = {}
+    for uid in result.per_texter:
+        assignment, _ = ensure_assignment(session, campaign_id, uid)
+        assignment.is_active = True
+        targets[uid] = assignment.id
+    todo = and_(where, CC.campaign_id == campaign_id, CC.id > last)
+    # The remainder goes to whoever has received least so far, so the total stays even.
+    order = sorted(result.per_texter, key=lambda uid: result.per_texter[uid])
+    base, extra = divmod(size, len(order))
+    moved: list[int] = []
+    split: list[str] = []
+    for i, uid in enumerate(order):
+        quota = base + (1 if i < extra else 0)
+        if not quota:
+            continue
+        # Rows moved a moment ago now belong to a chosen texter, so `todo` skips them.
+        ids = sql.move(session, todo, targets[uid], limit=quota, order_by=CC.id)
+        moved += ids
+        result.per_texter[uid] += len(ids)
+        split.append(f"{len(ids)} to {result.names[uid]}")
+    if moved:
+        result.moved += len(moved)
+        events.record(
+            session,
+            campaign_id=campaign_id,
+            reason="message_review",
+            actor_id=actor_id,
+            to_assignment_id=targets[order[0]] if len(order) == 1 else None,
+            contact_ids=moved,
+            detail=f"Message Review: reassigned {len(moved)} ({', '.join(split)})",
+        )
+    return moved
