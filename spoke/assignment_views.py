@@ -50,13 +50,17 @@ def _reset_feedback() -> None:
     g.assignment_feedback = {}
 
 
-def remember(kind: str, campaign_id: int, data: dict[str, Any]) -> None:
+def remember(
+    kind: str, campaign_id: int, data: dict[str, Any], next_page: bool | None = None
+) -> None:
     """Keep what the fragment `kind` shows next: this request's fragment, or the next page.
 
     A plain form is answered with a redirect, so its result and errors wait in the session
     (like a flashed message) until the page shows them next to the fields.
     """
-    if web.is_fragment_request():
+    if next_page is None:
+        next_page = not web.is_fragment_request()
+    if not next_page:
         g.assignment_feedback[kind] = data
     else:
         stash = session.get(FEEDBACK_KEY, {})
@@ -306,6 +310,13 @@ def claim(campaign_id: int, kind: str) -> ResponseValue:
     db.session.commit()
     feedback = {"kind": kind, "ok": result.ok, "message": result.message, "next": result.next}
     if web.is_fragment_request():
+        if result.ok:
+            # The page's counts change too, so htmx reloads the page; the message and its
+            # "what next" link wait in the session for the claim fragment there.
+            remember("claim", campaign.id, feedback, next_page=True)
+            response = Response("", 200)
+            response.headers["HX-Location"] = url_for("texting.campaign", campaign_id=campaign.id)
+            return response
         remember("claim", campaign.id, feedback)
         assignment = authz.texter_assignment(campaign)
         return render_template("texting/_claim.html", campaign=campaign, assignment=assignment)

@@ -269,6 +269,19 @@ def test_raise_lower_unchanged_with_live_conversations(client, w):
     assert w.held("needs_message") == 4 and w.events() == events
 
 
+def test_plain_form_save_redirects_to_the_panel_and_shows_the_result_once(client, w):
+    give_contacts(w.campaign, w.texter, 2)
+    response = save_row(client, w, hx=False, texts_to_send=6, shown=2)
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/campaigns/{w.campaign.id}#texters")
+    soup = panel(client, w)
+    row = row_of(soup, "Tina Texter")
+    assert by_aria_label(row, "Texts to send for Tina Texter")["value"] == "6"
+    assert "Tina Texter: assigned 4." in text_of(soup)
+    assert "assigned 4" not in text_of(panel(client, w))
+    assert w.held("needs_message") == 6
+
+
 def test_more_than_the_pool_assigns_what_there_is_and_says_so(client, w):
     response = save_row(client, w, texts_to_send=80)
     message = text_of(response)
@@ -457,15 +470,22 @@ def test_opening_pages_never_claims(client, tw):
     assert tw.held() == 0
 
 
-def test_claim_with_htmx_answers_in_the_fragment(client, tw):
+def test_claim_with_htmx_reloads_the_page_with_the_message_and_next_link(client, tw):
     response = claim(client, tw)
     assert response.status_code == 200
-    soup = soup_of(response)
-    assert soup.find("html") is None and soup.find(id="claim-panel") is not None
-    assert "You got 5 texts to send." in text_of(soup)
-    link = soup.find("a", string="Send your texts")
-    assert link["href"] == f"/texting/campaigns/{tw.campaign.id}/send"
+    campaign_url = f"/texting/campaigns/{tw.campaign.id}"
+    # The counts elsewhere on the page change too, so htmx loads the page again.
+    assert response.headers["HX-Location"] == campaign_url
     assert tw.held("needs_message") == 5
+    soup = texter_page(client, tw)
+    claim_panel = soup.find(id="claim-panel")
+    assert "You got 5 texts to send." in text_of(claim_panel)
+    link = claim_panel.find("a", string="Send your texts")
+    assert link["href"] == f"{campaign_url}/send"
+    assert link["hx-boost"] == "false"  # not loaded into the panel
+    assert "5 initials to send" in text_of(soup)
+    # Shown once.
+    assert "You got 5" not in text_of(texter_page(client, tw))
 
 
 def test_claim_without_htmx_goes_to_the_send_page_with_the_message(client, tw):
@@ -478,14 +498,16 @@ def test_claim_without_htmx_goes_to_the_send_page_with_the_message(client, tw):
 
 def test_double_click_yields_one_batch(client, tw):
     first, second = claim(client, tw), claim(client, tw)
-    assert "You got 5 texts to send." in text_of(first)
+    assert first.headers["HX-Location"]
     assert "Send your 5 texts before asking for more." in text_of(second)
+    assert second.headers.get("HX-Location") is None
     assert tw.held() == 5
 
 
 def test_a_short_batch_says_how_many_of_how_many(client, tw):
     tw.mark(tw.ids[:47], "closed")
-    assert "You got 3 of 5: no more are waiting." in text_of(claim(client, tw))
+    claim(client, tw)
+    assert "You got 3 of 5: no more are waiting." in text_of(texter_page(client, tw))
 
 
 def refuse_not_started(w):
@@ -593,7 +615,8 @@ def test_claim_replies_takes_pool_replies(client, tw):
     db.session.commit()
     join.join_by_link(db.session, w.campaign.replies_join_token, w.texter.id)
     w.mark(w.ids[:2], "needs_response", last_inbound_at=NOW - timedelta(minutes=3))
-    soup = soup_of(claim(client, w, "replies"))
+    assert claim(client, w, "replies").headers["HX-Location"]
+    soup = texter_page(client, w)
     assert "You got 2 of 25: no more are waiting." in text_of(soup)
     assert soup.find("a", string="Answer your replies") is not None
     response = claim(client, w, "replies", hx=False)
