@@ -700,3 +700,87 @@ def test_history_shows_the_latest_50_events(client, auth, w):
     section = soup_of(client.get(w.page_url())).find(id="assignment-history")
     assert len(section.find("tbody").find_all("tr")) == 50
     assert "2026-11-27 13:00 UTC" in section.find("tbody").find("tr").get_text()
+
+
+# --- mid-campaign: lowering while the texter sends ------------------------------------------
+
+
+def test_lowering_while_the_texter_sends_never_takes_a_sent_contact(app):
+    """Sends and a lowered count race; every contact ends up sent-and-held or unsent-in-pool."""
+    import threading
+
+    from spoke import messaging
+    from spoke.assignment import manual
+
+    with app.app_context():
+        org = make_org()
+        admin = make_user(org, "admin")
+        texter = make_user(org, name="Racing Texter")
+        campaign = make_campaign(org, status="started")
+        make_contacts(campaign, 40)
+        give_contacts(campaign, texter, 40)
+        held = list(
+            db.session.scalars(
+                select(CampaignContact.id)
+                .where(CampaignContact.assignment_id.is_not(None))
+                .order_by(CampaignContact.id)
+            )
+        )
+        campaign_id, texter_id, admin_id = campaign.id, texter.id, admin.id
+        db.session.remove()
+
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+    refused: list[str] = []
+
+    def send_all() -> None:
+        with app.app_context():
+            barrier.wait(timeout=30)
+            for cid in held:
+                try:
+                    messaging.send_initial(db.session, cid, texter_id)
+                    db.session.commit()
+                except messaging.SendRefused as refusal:
+                    db.session.rollback()
+                    refused.append(refusal.code)
+            db.session.remove()
+
+    def lower() -> None:
+        with app.app_context():
+            barrier.wait(timeout=30)
+            manual.set_texts_to_send(db.session, campaign_id, texter_id, 0, actor_id=admin_id)
+            db.session.commit()
+            db.session.remove()
+
+    def run(target) -> None:
+        try:
+            target()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(f,)) for f in (send_all, lower)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(t.is_alive() for t in threads) and not errors, errors
+    assert set(refused) <= {"assignment_changed"}
+
+    with app.app_context():
+        contacts = db.session.scalars(
+            select(CampaignContact).where(CampaignContact.id.in_(held))
+        ).all()
+        sent = {
+            cid
+            for (cid,) in db.session.execute(
+                select(Message.contact_id).where(Message.direction == "out")
+            )
+        }
+        for contact in contacts:
+            if contact.message_status == "messaged":
+                assert contact.assignment_id is not None and contact.id in sent
+            else:
+                assert contact.message_status == "needs_message"
+                assert contact.assignment_id is None and contact.id not in sent
+        assert len(sent) + len(refused) == 40
+        db.session.remove()
