@@ -191,3 +191,21 @@ def test_release_stays_in_pool_for_the_next_claimer(world):
     c = db.session.get(CampaignContact, held["unhandled"][0])
     assert c.message_status == "needs_response" and c.assignment_id is None
     assert c.last_inbound_at is not None and c.last_inbound_at <= now() + timedelta(seconds=1)
+
+
+def test_only_replies_held_says_only_replies(world, client, auth):
+    org, texter, campaign, held, *_ = world
+    from spoke.assignment.sql import held_unsent, move
+
+    assignment_id = holders(held["convo"])[held["convo"][0]]
+    move(db.session, held_unsent(assignment_id), None)
+    db.session.commit()
+    login(auth, texter)
+    soup = BeautifulSoup(client.get(f"/texting/campaigns/{campaign.id}").data, "html.parser")
+    assert _done_form(soup)["data-confirm"] == (
+        "Release your 3 unhandled replies back to the pool? "
+        "Conversations you have already answered stay yours."
+    )
+    result = done.done_texting(db.session, campaign.id, texter.id)
+    db.session.commit()
+    assert result.message.startswith("Released 3 unhandled replies to the pool.")

@@ -30,9 +30,13 @@ class DoneResult:
             return "You are not a texter in this campaign."
         if not self.released:
             return "Nothing to release: you have no unsent texts or unhandled replies here."
+        parts = []
+        if self.initials:
+            parts.append(_plural(self.initials, "unsent text", "unsent texts"))
+        if self.replies:
+            parts.append(_plural(self.replies, "unhandled reply", "unhandled replies"))
         return (
-            f"Released {_plural(self.initials, 'unsent text', 'unsent texts')} and "
-            f"{_plural(self.replies, 'unhandled reply', 'unhandled replies')} to the pool. "
+            f"Released {' and '.join(parts)} to the pool. "
             "Conversations you have already answered stay yours."
         )
 

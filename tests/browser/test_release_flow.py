@@ -119,13 +119,19 @@ def test_unhandled_reply_counts_down_is_released_and_claimed_by_another(browser,
     # The admin turns on replies claiming and the release after 1 minute.
     admin = person(browser, live, admin_email)
     admin.goto(f"{base}/campaigns/{campaign_id}")
+    # Each change saves inline and re-renders the form: wait for one before the next.
     admin.get_by_label("Dynamic Assignment for Replies", exact=True).check()
     expect(admin.locator("#replies-link")).to_be_visible()
     admin.get_by_label("Release Unhandled Replies", exact=True).check()
+    admin.wait_for_load_state("networkidle")
+    expect(admin.get_by_label("Release Unhandled Replies", exact=True)).to_be_checked()
     minutes = admin.get_by_label("Release replies unhandled for how many minutes?")
     minutes.fill("1")
     minutes.press("Tab")
-    expect(admin.get_by_text("Saved").first).to_be_visible()
+    admin.wait_for_load_state("networkidle")
+    admin.reload()
+    expect(minutes).to_have_value("1")
+    expect(admin.get_by_label("Release Unhandled Replies", exact=True)).to_be_checked()
     replies_link = admin.locator("#replies-link").input_value()
     shot(admin, "1-admin-settings")
 
@@ -135,6 +141,7 @@ def test_unhandled_reply_counts_down_is_released_and_claimed_by_another(browser,
     tess.get_by_role("link", name="Send initials").click()
     tess.get_by_role("button", name="Send", exact=True).click()
     expect(tess.get_by_text("Sent to Jamie Voter.")).to_be_visible()
+    clock.advance(seconds=30)  # the reply comes after the initial (the test clock is frozen)
 
     # The admin simulates Jamie's reply from the conversation page.
     admin.goto(f"{base}/review?campaign={campaign_id}")
@@ -170,7 +177,7 @@ def test_unhandled_reply_counts_down_is_released_and_claimed_by_another(browser,
     rob = person(browser, live, second_email)
     rob.goto(replies_link)
     rob.get_by_role("button", name="Join campaign").click()
-    rob.get_by_role("link", name="Open campaign").click()
+    expect(rob.get_by_text("You joined Early vote.")).to_be_visible()
     rob.get_by_role("button", name="Get more replies to answer").click()
     expect(rob.get_by_text("You got 1 of")).to_be_visible()
     shot(rob, "4-second-texter-claimed")
