@@ -35,6 +35,8 @@ def role_required(*roles: str) -> Callable[[F], F]:
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if current_membership().role not in roles:
                 abort(403, "Your role does not allow this.")
+            # Objects of another of the user's organizations re-check the role there.
+            g.required_roles = roles
             return view(*args, **kwargs)
 
         return wrapped  # type: ignore[return-value]
@@ -50,11 +52,26 @@ def staff_required(view: F) -> F:
     return role_required("owner", "admin", "supervolunteer")(view)
 
 
-def get_campaign_or_404(campaign_id: int) -> Campaign:
-    """A campaign of the current organization, or 404 (other organizations' too)."""
-    campaign = db.session.get(Campaign, campaign_id)
-    if campaign is None or campaign.organization_id != current_org_id():
+def _in_org_or_404(org_id: int) -> None:
+    """404 unless the user belongs to `org_id`; switch to it if it is not the current one."""
+    if org_id == current_org_id():
+        return
+    from spoke.web import use_organization
+
+    membership = use_organization(org_id)
+    if membership is None:
         abort(404)
+    required = g.get("required_roles")
+    if required and membership.role not in required:
+        abort(403, "Your role does not allow this.")
+
+
+def get_campaign_or_404(campaign_id: int) -> Campaign:
+    """A campaign of one of the user's organizations, or 404 (other organizations' too)."""
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        abort(404)
+    _in_org_or_404(campaign.organization_id)
     return campaign
 
 
@@ -72,8 +89,9 @@ def get_contact_or_404(contact_id: int) -> CampaignContact:
     ("Your assignment has changed") instead of a bare 404.
     """
     contact = db.session.get(CampaignContact, contact_id)
-    if contact is None or contact.campaign.organization_id != current_org_id():
+    if contact is None:
         abort(404)
+    _in_org_or_404(contact.campaign.organization_id)
     if not current_membership().is_staff and contact.campaign.status != "started":
         abort(404)
     return contact

@@ -11,6 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from spoke import web
 from spoke.assignment import join
 from spoke.extensions import db
 from spoke.models import Assignment
@@ -64,6 +65,7 @@ def submit(token: str) -> ResponseValue:
         return _inactive()
     db.session.commit()
     campaign = target.campaign
+    web.use_organization(campaign.organization_id)
     if campaign.status != "started":
         # Texters see a campaign once it starts; until then it waits in "My campaigns".
         flash(f"You joined {campaign.title}. You can start texting once it starts.", "success")

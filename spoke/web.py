@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, g, redirect, render_template, request, url_for
+from flask import Flask, g, redirect, render_template, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -26,7 +26,9 @@ def init_app(app: Flask) -> None:
     def load_membership() -> None:
         g.membership = None
         if current_user.is_authenticated:
-            g.membership = db.session.scalars(
+            g.membership = (
+                membership_in(session["org_id"]) if session.get("org_id") else None
+            ) or db.session.scalars(
                 select(Membership)
                 .where(Membership.user_id == current_user.id)
                 .order_by(Membership.id)
@@ -41,6 +43,28 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def inject_membership() -> dict[str, Any]:
         return {"membership": g.get("membership")}
+
+
+def membership_in(org_id: int) -> Membership | None:
+    """The current user's membership in organization `org_id`, if any."""
+    return db.session.scalars(
+        select(Membership).where(
+            Membership.user_id == current_user.id, Membership.organization_id == org_id
+        )
+    ).first()
+
+
+def use_organization(org_id: int) -> Membership | None:
+    """Make `org_id` the current organization for this request and the next ones, if a member.
+
+    Most people belong to one organization; someone who joined another one by link works
+    in whichever organization the object they open belongs to.
+    """
+    membership = membership_in(org_id)
+    if membership is not None:
+        g.membership = membership
+        session["org_id"] = org_id
+    return membership
 
 
 def is_fragment_request() -> bool:

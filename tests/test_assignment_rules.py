@@ -309,3 +309,14 @@ class TestJoin:
         db.session.commit()
         assert join.find_link(db.session, new) is None
         assert join.join_by_link(db.session, new, texter.id) is None
+
+
+def test_insert_ignore_reports_whether_it_inserted(ctx):
+    from spoke.assignment import sql
+
+    org = make_org()
+    user = make_user(None)
+    values = {"organization_id": org.id, "user_id": user.id, "role": "texter"}
+    assert sql.insert_ignore(db.session, Membership, values) is True
+    assert sql.insert_ignore(db.session, Membership, values) is False
+    db.session.commit()

@@ -133,5 +133,6 @@ def insert_ignore(session: Session, model: type, values: dict[str, Any]) -> bool
     """INSERT a row unless a unique constraint already holds it; True if inserted."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(model).values(**values).on_conflict_do_nothing()
-    return (session.execute(stmt).rowcount or 0) > 0
+    # RETURNING, not rowcount: psycopg 3 reports -1 for this statement.
+    stmt = insert(model).values(**values).on_conflict_do_nothing().returning(literal_column("1"))
+    return session.execute(stmt).first() is not None
