@@ -276,11 +276,6 @@ class TestSweep:
         assert result.contact_ids == [c]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs a hold-start time on campaign_contact (set by sql.move) so that a claim "
-    "gives the new holder a full window; last_inbound_at alone re-releases at once",
-)
 def test_reply_claimed_after_release_gets_a_full_window(world):
     org, texter, campaign, a = world
     [c] = replies(campaign, a, 1, T0 - timedelta(minutes=31))

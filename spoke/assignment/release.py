@@ -2,8 +2,10 @@
 
 A contact is released when it is in `needs_response`, held by someone, not opted out, its
 latest inbound message has waited at least the campaign's `release_unhandled_minutes`, and
-nothing was sent to it after that inbound. The clock is `last_inbound_at` and nothing else:
-an unrelated write (which bumps `updated_at`) never resets it.
+nothing was sent to it after that inbound. The clock is `last_inbound_at`: an unrelated
+write (which bumps `updated_at`) never resets it. The one other time that counts is
+`assigned_at`, when the current holder got the contact: a reply released and then claimed
+by someone else gives that texter a full window instead of being taken back at once.
 
 The sweep works in bounded chunks, each chunk its own transaction holding both the moved
 rows and the sweep's single `assignment_event` (inserted by the first chunk, its count
@@ -46,6 +48,7 @@ def releasable(campaign_id: int, cutoff: datetime) -> ColumnElement[bool]:
         sql.status_is("needs_response"),
         CC.last_inbound_at <= cutoff,
         sql.NOT_OPTED_OUT,
+        or_(CC.assigned_at.is_(None), CC.assigned_at <= cutoff),
         or_(CC.last_outbound_at.is_(None), CC.last_outbound_at < CC.last_inbound_at),
     )
 
@@ -189,7 +192,8 @@ def seconds_until_release(
         return None
     if contact.last_outbound_at is not None and contact.last_outbound_at >= contact.last_inbound_at:
         return None
-    due = contact.last_inbound_at + timedelta(minutes=campaign.release_unhandled_minutes)
+    started = max(contact.last_inbound_at, contact.assigned_at or contact.last_inbound_at)
+    due = started + timedelta(minutes=campaign.release_unhandled_minutes)
     return (due - (at or now())).total_seconds()
 
 

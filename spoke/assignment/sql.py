@@ -122,7 +122,11 @@ def move(
     stmt = (
         update(CC)
         .where(guarded)
-        .values(assignment_id=to_assignment_id, updated_at=now())
+        .values(
+            assignment_id=to_assignment_id,
+            assigned_at=None if to_assignment_id is None else now(),
+            updated_at=now(),
+        )
         .returning(CC.id)
         .execution_options(synchronize_session=False)
     )

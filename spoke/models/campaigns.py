@@ -132,6 +132,9 @@ class CampaignContact(db.Model):
     assignment_id: Mapped[int | None] = mapped_column(
         ForeignKey("assignment.id"), default=None
     )
+    # When the current holder got this contact (NULL in the pool). A released reply that is
+    # claimed again gets a full release window from here, not from its old inbound time.
+    assigned_at: Mapped[datetime | None] = mapped_column(default=None)
     message_status: Mapped[str] = mapped_column(String(20), default="needs_message")
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     last_inbound_at: Mapped[datetime | None] = mapped_column(default=None)
