@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from spoke.assignment import events, sql
@@ -61,42 +63,70 @@ def _room_under_cap(session: Session, assignment: Assignment) -> int | None:
 
 def claim_initials(session: Session, campaign_id: int, user_id: int) -> ClaimResult:
     """Claim up to the batch size of pool contacts that need their initial."""
+    return _claim(session, campaign_id, user_id, _INITIALS)
+
+
+def claim_replies(session: Session, campaign_id: int, user_id: int) -> ClaimResult:
+    """Claim up to the replies batch size of unassigned replies, oldest waiting first."""
+    return _claim(session, campaign_id, user_id, _REPLIES)
+
+
+@dataclass(frozen=True)
+class _Kind:
+    name: str
+    reason: str
+    batch_size: Callable[[Campaign], int]
+    pool: Callable[[int], ColumnElement[bool]]
+    order_by: Any
+    refusal: Callable[[Session, Campaign, Assignment], tuple[str, str] | None]
+    empty: str
+
+
+def _claim(session: Session, campaign_id: int, user_id: int, kind: _Kind) -> ClaimResult:
+    """One claim, one transaction: lock the texter's assignment, check, take, record."""
     begin_write(session)
     campaign = session.get(Campaign, campaign_id)
-    result = ClaimResult(kind="initials")
+    result = ClaimResult(kind=kind.name)
     if campaign is None:
         result.refusal = "No such campaign."
         return result
-    result.batch_size = campaign.initials_batch_size
+    result.batch_size = size = kind.batch_size(campaign)
     assignment = _locked_assignment(session, campaign_id, user_id)
-    refusal = _initials_refusal(session, campaign, assignment)
+    refusal = _common_refusal(campaign, assignment, kind) or kind.refusal(
+        session,
+        campaign,
+        assignment,  # type: ignore[arg-type]
+    )
     if refusal:
         result.refusal, result.next = refusal
         return result
     assert assignment is not None
-    size = campaign.initials_batch_size
     room = _room_under_cap(session, assignment)
+    if room == 0:
+        result.refusal = (
+            f"You have reached your limit of {assignment.max_contacts} contacts in this campaign."
+        )
+        return result
     if room is not None:
         size = min(size, room)
+    # Only the pool: a contact someone holds is never taken.
     ids = sql.move(
         session,
-        sql.pool_initials(campaign_id),
+        kind.pool(campaign_id),
         assignment.id,
         limit=size,
-        order_by=CC.id,
+        order_by=kind.order_by,
         skip_locked=True,
     )
-    result.batch_size = size
-    result.claimed = len(ids)
-    result.contact_ids = ids
+    result.batch_size, result.claimed, result.contact_ids = size, len(ids), ids
     if not ids:
-        result.refusal = "There are no more texts to send in this campaign right now."
+        result.refusal = kind.empty
         return result
-    result.next = "initials"
+    result.next = kind.name
     events.record(
         session,
         campaign_id=campaign_id,
-        reason="claim_initials",
+        reason=kind.reason,
         actor_id=user_id,
         to_assignment_id=assignment.id,
         contact_ids=ids,
@@ -105,15 +135,27 @@ def claim_initials(session: Session, campaign_id: int, user_id: int) -> ClaimRes
     return result
 
 
-def _initials_refusal(
-    session: Session, campaign: Campaign, assignment: Assignment | None
+def _common_refusal(
+    campaign: Campaign, assignment: Assignment | None, kind: _Kind
 ) -> tuple[str, str] | None:
     if campaign.status != "started":
         return "This campaign is not started.", ""
-    if not campaign.dynamic_initials_enabled:
-        return "Dynamic Assignment for Initials is turned off for this campaign.", ""
+    enabled = (
+        campaign.dynamic_initials_enabled
+        if kind.name == "initials"
+        else campaign.dynamic_replies_enabled
+    )
+    if not enabled:
+        label = "Initials" if kind.name == "initials" else "Replies"
+        return f"Dynamic Assignment for {label} is turned off for this campaign.", ""
     if assignment is None or not assignment.is_active:
         return "You are not a texter in this campaign.", ""
+    return None
+
+
+def _initials_refusal(
+    session: Session, campaign: Campaign, assignment: Assignment
+) -> tuple[str, str] | None:
     unsent = sql.count(session, sql.held_unsent(assignment.id))
     if unsent:
         return (
@@ -128,80 +170,36 @@ def _initials_refusal(
                 "more texts to send.",
                 "replies",
             )
-    room = _room_under_cap(session, assignment)
-    if room == 0:
-        return (
-            f"You have reached your limit of {assignment.max_contacts} contacts in this campaign.",
-            "",
-        )
     return None
 
 
-def claim_replies(session: Session, campaign_id: int, user_id: int) -> ClaimResult:
-    """Claim up to the replies batch size of unassigned replies, oldest waiting first."""
-    begin_write(session)
-    campaign = session.get(Campaign, campaign_id)
-    result = ClaimResult(kind="replies")
-    if campaign is None:
-        result.refusal = "No such campaign."
-        return result
-    result.batch_size = campaign.replies_batch_size
-    assignment = _locked_assignment(session, campaign_id, user_id)
-    refusal = _replies_refusal(session, campaign, assignment)
-    if refusal:
-        result.refusal, result.next = refusal
-        return result
-    assert assignment is not None
-    size = campaign.replies_batch_size
-    room = _room_under_cap(session, assignment)
-    if room is not None:
-        size = min(size, room)
-    # Only the pool: a reply someone holds is never taken.
-    ids = sql.move(
-        session,
-        sql.pool_replies(campaign_id),
-        assignment.id,
-        limit=size,
-        order_by=(CC.last_inbound_at, CC.id),
-        skip_locked=True,
-    )
-    result.batch_size = size
-    result.claimed = len(ids)
-    result.contact_ids = ids
-    if not ids:
-        result.refusal = "No replies are waiting to be answered right now."
-        return result
-    result.next = "replies"
-    events.record(
-        session,
-        campaign_id=campaign_id,
-        reason="claim_replies",
-        actor_id=user_id,
-        to_assignment_id=assignment.id,
-        contact_ids=ids,
-        detail=result.message,
-    )
-    return result
-
-
 def _replies_refusal(
-    session: Session, campaign: Campaign, assignment: Assignment | None
+    session: Session, campaign: Campaign, assignment: Assignment
 ) -> tuple[str, str] | None:
-    if campaign.status != "started":
-        return "This campaign is not started.", ""
-    if not campaign.dynamic_replies_enabled:
-        return "Dynamic Assignment for Replies is turned off for this campaign.", ""
-    if assignment is None or not assignment.is_active:
-        return "You are not a texter in this campaign.", ""
     unhandled = sql.count(session, sql.held_unhandled(assignment.id))
     if unhandled:
         return (
             f"Answer your {_plural(unhandled, 'reply', 'replies')} before asking for more.",
             "replies",
         )
-    if _room_under_cap(session, assignment) == 0:
-        return (
-            f"You have reached your limit of {assignment.max_contacts} contacts in this campaign.",
-            "",
-        )
     return None
+
+
+_INITIALS = _Kind(
+    name="initials",
+    reason="claim_initials",
+    batch_size=lambda c: c.initials_batch_size,
+    pool=sql.pool_initials,
+    order_by=CC.id,
+    refusal=_initials_refusal,
+    empty="There are no more texts to send in this campaign right now.",
+)
+_REPLIES = _Kind(
+    name="replies",
+    reason="claim_replies",
+    batch_size=lambda c: c.replies_batch_size,
+    pool=sql.pool_replies,
+    order_by=(CC.last_inbound_at, CC.id),
+    refusal=_replies_refusal,
+    empty="No replies are waiting to be answered right now.",
+)
