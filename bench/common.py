@@ -15,17 +15,10 @@ from spoke.config import database_uri
 
 
 @contextlib.contextmanager
-def throwaway_database(kind: str) -> Iterator[str]:
-    """Yield a database URL that is deleted afterwards ("sqlite" or "postgresql")."""
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite:///{os.path.join(tmp, 'bench.db')}"
-        return
-    server = os.environ.get("TEST_DATABASE_URL") or os.environ.get("BENCH_DATABASE_URL")
-    if not server:
-        raise SystemExit("set TEST_DATABASE_URL to a PostgreSQL server URL")
-    url = make_url(database_uri(server))
-    name = f"spoke_bench_{uuid.uuid4().hex[:8]}"
+def throwaway_postgres(server_url: str, prefix: str = "spoke_tmp") -> Iterator[str]:
+    """Create a fresh database on the PostgreSQL server at `server_url`; drop it afterwards."""
+    url = make_url(database_uri(server_url))
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -35,6 +28,20 @@ def throwaway_database(kind: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextlib.contextmanager
+def throwaway_database(kind: str) -> Iterator[str]:
+    """Yield a database URL that is deleted afterwards ("sqlite" or "postgresql")."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite:///{os.path.join(tmp, 'bench.db')}"
+        return
+    server = os.environ.get("TEST_DATABASE_URL") or os.environ.get("BENCH_DATABASE_URL")
+    if not server:
+        raise SystemExit("set TEST_DATABASE_URL to a PostgreSQL server URL")
+    with throwaway_postgres(server, "spoke_bench") as url:
+        yield url
 
 
 def backends() -> list[str]:

@@ -20,16 +20,14 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
+from bench.common import throwaway_postgres  # noqa: E402
 from spoke import create_app, importer  # noqa: E402
-from spoke.config import database_uri  # noqa: E402
 from spoke.extensions import db  # noqa: E402
 from spoke.models import (  # noqa: E402
     Campaign,
@@ -163,18 +161,8 @@ def run_once(label: str, uri: str, source: Path, rows: int, trace: bool) -> None
 
 def postgres_run(url: str, source: Path, rows: int, trace: bool) -> None:
     """Benchmark on a throwaway database on the given PostgreSQL server."""
-    admin_url = make_url(database_uri(url))
-    name = f"spoke_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(admin_url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        target = admin_url.set(database=name).render_as_string(hide_password=False)
+    with throwaway_postgres(url, "spoke_bench") as target:
         run_once("postgresql", target, source, rows, trace)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def main() -> None:

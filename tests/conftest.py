@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
+from bench.common import throwaway_postgres
 from spoke import clock, create_app
-from spoke.config import database_uri
 from spoke.extensions import db
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -25,8 +23,11 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 def pytest_sessionstart(session: pytest.Session) -> None:
     if not REQUIRE_SERVICES:
         return
-    missing = [name for name, value in (("TEST_DATABASE_URL", PG_URL), ("REDIS_URL", REDIS_URL))
-               if not value]
+    missing = [
+        name
+        for name, value in (("TEST_DATABASE_URL", PG_URL), ("REDIS_URL", REDIS_URL))
+        if not value
+    ]
     if missing:
         raise pytest.UsageError(f"SPOKE_REQUIRE_SERVICES is set but {missing} are not")
 
@@ -57,18 +58,8 @@ def chromium_path() -> str:
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
     """A throwaway PostgreSQL database for this test run, dropped at the end."""
-    admin_url = make_url(database_uri(PG_URL))
-    name = f"spoke_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-    try:
+    with throwaway_postgres(PG_URL, "spoke_test") as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(params=BACKENDS)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import timedelta
 
@@ -14,32 +13,11 @@ from spoke.clock import now
 from spoke.extensions import db
 from spoke.models import Assignment, CampaignContact
 from tests.factories import give_contacts, make_campaign, make_contacts, make_org, make_user
+from tests.helpers import run_threads
 
 THREADS = 32
 BATCH = 7
 CAP = 20
-
-
-def run_threads(app, target, n):
-    barrier = threading.Barrier(n)
-    errors: list[BaseException] = []
-
-    def wrapper(i):
-        try:
-            with app.app_context():
-                barrier.wait(timeout=30)
-                target(i)
-                db.session.remove()
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=wrapper, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a claimer hung"
-    assert not errors, errors
 
 
 def test_32_texters_drain_the_pool_without_overlap(app):
@@ -56,9 +34,7 @@ def test_32_texters_drain_the_pool_without_overlap(app):
             db.session.commit()
             if i % 4 == 0:
                 db.session.execute(
-                    update(Assignment)
-                    .where(Assignment.user_id == t.id)
-                    .values(max_contacts=CAP)
+                    update(Assignment).where(Assignment.user_id == t.id).values(max_contacts=CAP)
                 )
                 db.session.commit()
         campaign_id, texter_ids = campaign.id, [t.id for t in texters]

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 
+from bench.common import throwaway_postgres
 from spoke import create_app
-from spoke.config import database_uri
 from spoke.extensions import db
 from tests.conftest import PG_URL
 
@@ -22,17 +19,8 @@ def empty_database_url(backend, tmp_path):
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrated.db'}"
         return
-    server = make_url(database_uri(PG_URL))
-    name = f"spoke_test_mig_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_postgres(PG_URL, "spoke_test_mig") as url:
+        yield url
 
 
 def test_migrations_build_the_models_schema_and_downgrade(empty_database_url, tmp_path):

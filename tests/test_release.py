@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import datetime, timedelta
 
@@ -20,6 +19,7 @@ from spoke.models import AssignmentEvent, CampaignContact
 from spoke.release_cli import release_unhandled_command
 from spoke.ticker import start_ticker
 from tests.factories import make_campaign, make_contacts, make_org, make_user
+from tests.helpers import run_threads
 
 T0 = datetime(2031, 5, 4, 12, 0, 0)
 
@@ -291,28 +291,6 @@ def test_reply_claimed_after_release_gets_a_full_window(world):
     clock.advance(minutes=1)
     assert release.sweep_campaign(db.session, campaign.id) == 0
     assert holder_of(c) is not None
-
-
-def run_threads(app, target, n):
-    barrier = threading.Barrier(n)
-    errors: list[BaseException] = []
-
-    def wrapper(i):
-        try:
-            with app.app_context():
-                barrier.wait(timeout=30)
-                target(i)
-                db.session.remove()
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=wrapper, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a sweep hung"
-    assert not errors, errors
 
 
 def test_two_sweeps_at_once(app):
