@@ -13,7 +13,7 @@ import logging
 import os
 from typing import Any
 
-from sqlalchemy import JSON, Text, cast, func, literal, select
+from sqlalchemy import JSON, Text, cast, func, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -87,9 +87,21 @@ def run_import(session: Session, import_id: int, region: str = "US") -> ContactI
         _finish(session, import_id, "failed", f"The import stopped on an error: {exc}", kept=True)
     else:
         _finish(session, import_id, "done")
+        _refresh_statistics(session)
     finally:
         _remove(path)
     return session.get(ContactImport, import_id)
+
+
+def _refresh_statistics(session: Session) -> None:
+    """ANALYZE after a bulk load on PostgreSQL, so the first claims plan with real row counts.
+
+    Autovacuum would get there within a minute or so; until then the planner believes the
+    campaign has a handful of contacts and may pick plans that scan the whole table.
+    """
+    if db_tx.is_postgres(session):
+        session.execute(text("ANALYZE campaign_contact"))
+        session.commit()
 
 
 def _finish(
@@ -126,9 +138,9 @@ def _remove(path: str) -> None:
 def _import_file(session: Session, import_id: int, path: str, region: str) -> None:
     check_utf8(path)
     with open(path, "rb") as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        stream = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         # PostgreSQL text cannot hold NUL; drop it rather than fail a whole chunk.
-        rows = records(line.replace("\x00", "") for line in text)
+        rows = records(line.replace("\x00", "") for line in stream)
         header = next(rows, None)
         if header is None:
             raise ImportFailed(EMPTY_FILE)
