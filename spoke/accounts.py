@@ -1,4 +1,4 @@
-"""Accounts and organizations: setup, users, sign-in, roles and teams (no Flask request here)."""
+"""Accounts and organizations: setup, users, sign-in and roles (no Flask request here)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from spoke import db_tx
-from spoke.models import ROLES, Membership, Organization, Team, TeamMember, User
+from spoke.models import ROLES, Membership, Organization, User
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,6 @@ LAST_OWNER = "An organization needs at least one owner."
 OWNER_ONLY = "Only an owner can grant or remove the owner role."
 NOT_ADMIN = "Only owners and admins can change roles."
 BAD_ROLE = "Choose one of: owner, admin, supervolunteer, texter."
-TEAM_TAKEN = "A team with this name already exists."
 
 
 class AccountError(Exception):
@@ -103,7 +102,7 @@ def _new_user(session: Session, name: str, email: str, password: str) -> User:
 
 
 @contextmanager
-def _write(session: Session) -> Iterator[None]:
+def write_transaction(session: Session) -> Iterator[None]:
     """Run the block as one write transaction: commit on success, roll back on any error."""
     db_tx.begin_write(session)
     try:
@@ -132,7 +131,7 @@ def setup_organization(
     elif len(org_name) > 200:
         errors["org_name"] = "Use at most 200 characters."
     errors.update(validate_user_fields(name or "", email, password or ""))
-    with _write(session):
+    with write_transaction(session):
         _lock_setup(session)
         if organization_exists(session):
             raise AlreadySetUp("This spoke is already set up.")
@@ -153,7 +152,7 @@ def create_user(session: Session, name: str, email: str, password: str) -> User:
     if errors:
         raise ValidationError(errors)
     try:
-        with _write(session):
+        with write_transaction(session):
             user = _new_user(session, name, email, password)
     except IntegrityError:
         # Two sign-ups with one email raced past the check; the unique index decided.
@@ -193,7 +192,7 @@ def create_admin(
     errors = validate_user_fields(name or "", email, password or "")
     if errors:
         raise ValidationError(errors)
-    with _write(session):
+    with write_transaction(session):
         org = first_organization(session)
         assert org is not None
         user = _user_by_email(session, email)
@@ -229,7 +228,7 @@ def change_role(
     session: Session, org_id: int, actor_id: int, membership_id: int, role: str
 ) -> Membership:
     """Set a member's role within the owner rules; commit and return the membership."""
-    with _write(session):
+    with write_transaction(session):
         # One role change per organization at a time, so two owners cannot demote each other.
         db_tx.lock_row(session, Organization, org_id)
         target = get_membership(session, org_id, membership_id)
@@ -260,67 +259,6 @@ def change_role(
     return target
 
 
-def get_team(session: Session, org_id: int, team_id: int) -> Team:
-    """A team of this organization, or NotFound."""
-    team = session.get(Team, team_id)
-    if team is None or team.organization_id != org_id:
-        raise NotFound()
-    return team
-
-
-def create_team(session: Session, org_id: int, name: str) -> Team:
-    """Create a team with a name unique in the organization; commit and return it."""
-    name = (name or "").strip()
-    if not name:
-        raise ValidationError({"name": "Enter a team name."})
-    if len(name) > 200:
-        raise ValidationError({"name": "Use at most 200 characters."})
-    try:
-        with _write(session):
-            taken = session.scalar(
-                select(Team.id).where(
-                    Team.organization_id == org_id, func.lower(Team.name) == name.lower()
-                )
-            )
-            if taken is not None:
-                raise ValidationError({"name": TEAM_TAKEN})
-            team = Team(organization_id=org_id, name=name)
-            session.add(team)
-    except IntegrityError:
-        raise ValidationError({"name": TEAM_TAKEN}) from None
-    return team
-
-
-def add_team_member(session: Session, org_id: int, team_id: int, user_id: int) -> Team:
-    """Add an organization member to a team (adding twice changes nothing); commit."""
-    try:
-        with _write(session):
-            team = get_team(session, org_id, team_id)
-            member = select(Membership.id).where(
-                Membership.organization_id == org_id, Membership.user_id == user_id
-            )
-            if session.scalar(member) is None:
-                raise NotFound()
-            if session.get(TeamMember, (team.id, user_id)) is None:
-                session.add(TeamMember(team_id=team.id, user_id=user_id))
-    except IntegrityError:
-        pass  # a concurrent add of the same member won: the result is what was asked for
-    team = get_team(session, org_id, team_id)
-    session.expire(team, ["members"])
-    return team
-
-
-def remove_team_member(session: Session, org_id: int, team_id: int, user_id: int) -> Team:
-    """Take a user off a team (removing a non-member changes nothing); commit."""
-    with _write(session):
-        team = get_team(session, org_id, team_id)
-        session.execute(
-            delete(TeamMember).where(TeamMember.team_id == team.id, TeamMember.user_id == user_id)
-        )
-    session.expire(team, ["members"])
-    return team
-
-
 def org_members(session: Session, org_id: int) -> list[Membership]:
     """The organization's memberships with their users, by name."""
     query = (
@@ -329,10 +267,4 @@ def org_members(session: Session, org_id: int) -> list[Membership]:
         .where(Membership.organization_id == org_id)
         .order_by(func.lower(User.name), User.id)
     )
-    return list(session.scalars(query))
-
-
-def org_teams(session: Session, org_id: int) -> list[Team]:
-    """The organization's teams, by name."""
-    query = select(Team).where(Team.organization_id == org_id).order_by(func.lower(Team.name))
     return list(session.scalars(query))

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from spoke import accounts, web
+from spoke import teams as team_service
 from spoke.auth import invalid_status
 from spoke.authz import (
     admin_required,
@@ -86,7 +87,7 @@ def team_context(team: Team, **extra: Any) -> dict[str, Any]:
 
 def render_teams(name: str = "", error: str | None = None, status: int = 200) -> Any:
     """The full Teams page, optionally with the create form's error."""
-    teams = accounts.org_teams(db.session, current_org_id())
+    teams = team_service.org_teams(db.session, current_org_id())
     return render_template(
         "people/teams.html",
         teams=[team_context(team) for team in teams],
@@ -118,7 +119,7 @@ def create_team() -> Any:
     """Create a team; a taken name is shown next to the field."""
     name = request.form.get("name", "")
     try:
-        team = accounts.create_team(db.session, current_org_id(), name)
+        team = team_service.create_team(db.session, current_org_id(), name)
     except accounts.ValidationError as exc:
         return render_teams(name=name, error=exc.errors.get("name"), status=invalid_status())
     flash(f"Team {team.name} created.", "success")
@@ -135,7 +136,7 @@ def add_team_member(team_id: int) -> Any:
         team = get_team_or_404(team_id)
         return team_answer(team, error="Choose a member to add.")
     try:
-        team = accounts.add_team_member(db.session, org_id, team_id, user_id)
+        team = team_service.add_team_member(db.session, org_id, team_id, user_id)
     except accounts.NotFound:
         abort(404)
     return team_answer(team)
@@ -146,7 +147,7 @@ def add_team_member(team_id: int) -> Any:
 def remove_team_member(team_id: int, user_id: int) -> Any:
     """Take a member off a team."""
     try:
-        team = accounts.remove_team_member(db.session, current_org_id(), team_id, user_id)
+        team = team_service.remove_team_member(db.session, current_org_id(), team_id, user_id)
     except accounts.NotFound:
         abort(404)
     return team_answer(team)
