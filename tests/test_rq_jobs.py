@@ -53,6 +53,7 @@ def pg_app(pg_database, queue_name, tmp_path):
             "SQLALCHEMY_DATABASE_URI": pg_database,
             "REDIS_URL": REDIS_URL,
             "RQ_QUEUE": queue_name,
+            "WTF_CSRF_ENABLED": False,
             "UPLOAD_FOLDER": str(tmp_path / "uploads"),
             "SERVER_NAME": "localhost",
         }
@@ -219,3 +220,56 @@ def test_rq_cron_process_feeds_the_worker(pg_app, redis_conn, queue_name, pg_dat
     assert proc.returncode == 0, proc.stderr
     with pg_app.app_context():
         assert released(campaign_id) == 4
+
+
+def test_send_and_import_from_the_web_run_on_the_worker(
+    pg_app, redis_conn, queue_name, pg_database
+):
+    """With REDIS_URL the web commits, enqueues, and returns; the worker sends and imports."""
+    import io
+
+    from flask import g
+
+    from spoke.models import ContactImport, Message
+    from tests.factories import give_contacts
+
+    with pg_app.app_context():
+        org = make_org()
+        admin = make_user(org, role="admin")
+        texter = make_user(org)
+        campaign = make_campaign(org, status="started")
+        make_contacts(campaign, 2)
+        give_contacts(campaign, texter, 2)
+        contact_id = db.session.scalar(select(func.min(CampaignContact.id)))
+        campaign_id, admin_id, texter_id = campaign.id, admin.id, texter.id
+
+    client = pg_app.test_client()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = str(texter_id)
+    assert client.post(f"/texting/contacts/{contact_id}/send").status_code in (200, 303)
+    with client.session_transaction() as sess:
+        sess["_user_id"] = str(admin_id)
+    g.pop("_login_user", None)  # pg_app's app context is shared with the requests
+    csv = b"firstName,lastName,cell\nAna,Diaz,2025550143\nBo,Li,2025550187\n"
+    upload = client.post(
+        f"/campaigns/{campaign_id}/contacts",
+        data={"file": (io.BytesIO(csv), "people.csv")},
+        content_type="multipart/form-data",
+    )
+    assert upload.status_code == 303
+
+    with pg_app.app_context():
+        message = db.session.scalars(select(Message)).one()
+        assert message.status == "queued"  # nothing ran in the web process
+        assert db.session.scalars(select(ContactImport)).one().status == "queued"
+        assert len(tasks.queue().get_job_ids()) == 2
+
+    worker = run_worker(queue_name, pg_database)
+    assert worker.returncode == 0, worker.stderr
+
+    with pg_app.app_context():
+        db.session.rollback()
+        message = db.session.scalars(select(Message)).one()
+        assert message.status == "sent" and message.provider_sid
+        done = db.session.scalars(select(ContactImport)).one()
+        assert (done.status, done.imported) == ("done", 2)
