@@ -1,13 +1,12 @@
-"""Views: the Texters panel, the Assignment Management settings, links, claims and joining.
+"""Views: the "assignment" blueprint: Assignment Management settings, links and claims.
 
-The fragments (campaigns/_texters.html, _assignment_management.html, _history.html and
+It also routes the Texters panel (texters_views) and joining by link (join_views). The
+fragments (campaigns/_texters.html, _assignment_management.html, _history.html and
 texting/_claim.html) are included by other pages with only `campaign` (and `assignment`) in
 their context, so they fetch their data through the template globals registered here.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from flask import (
     Blueprint,
@@ -18,65 +17,47 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from spoke import authz, join_views, web
-from spoke.assignment import claims, join, manual, panel, settings
+from spoke import assignment_feedback, authz, join_views, texters_views, web
+from spoke.assignment import claims, join, panel, settings
+from spoke.assignment_feedback import ResponseValue, campaign_fragment, remember
 from spoke.extensions import db
-from spoke.models import Assignment, Campaign, User
+from spoke.models import Assignment, Campaign
 
 bp = Blueprint("assignment", __name__)
 
-ResponseValue = Response | str | tuple[str, int]
-FEEDBACK_KEY = "spoke.assignment_feedback"
 LINK_KINDS = ("initials", "replies")
-MAX_COUNT = 1_000_000
-NUMBER_MESSAGE = "Enter a whole number, 0 or more."
 
 bp.add_url_rule("/join/<token>", "join", join_views.show, methods=["GET"])
 bp.add_url_rule("/join/<token>", "join_submit", join_views.submit, methods=["POST"])
+bp.add_url_rule(
+    "/campaigns/<int:campaign_id>/texters",
+    "add_texter",
+    texters_views.add_texter,
+    methods=["POST"],
+)
+bp.add_url_rule(
+    "/campaigns/<int:campaign_id>/texters/<int:user_id>",
+    "save_texter",
+    texters_views.save_texter,
+    methods=["POST"],
+)
+bp.add_url_rule(
+    "/campaigns/<int:campaign_id>/texters/<int:user_id>/remove",
+    "remove_texter",
+    texters_views.remove_texter,
+    methods=["POST"],
+)
 
 
-# --- What a fragment shows after a change -------------------------------------------------
+# --- Template globals ---------------------------------------------------------------------
 
-
-@bp.before_app_request
-def _reset_feedback() -> None:
-    # g outlives a request when an app context is already pushed (CLI, tests).
-    g.assignment_feedback = {}
-
-
-def remember(
-    kind: str, campaign_id: int, data: dict[str, Any], next_page: bool | None = None
-) -> None:
-    """Keep what the fragment `kind` shows next: this request's fragment, or the next page.
-
-    A plain form is answered with a redirect, so its result and errors wait in the session
-    (like a flashed message) until the page shows them next to the fields.
-    """
-    if next_page is None:
-        next_page = not web.is_fragment_request()
-    if not next_page:
-        g.assignment_feedback[kind] = data
-    else:
-        stash = session.get(FEEDBACK_KEY, {})
-        stash[f"{kind}:{campaign_id}"] = data
-        session[FEEDBACK_KEY] = stash
-
-
-@bp.app_template_global()
-def assignment_feedback(kind: str, campaign: Campaign) -> dict[str, Any]:
-    """What the last change of fragment `kind` left to show (once), or {}."""
-    data = g.get("assignment_feedback", {}).get(kind)
-    if data is None and session.get(FEEDBACK_KEY):
-        stash = session[FEEDBACK_KEY]
-        data = stash.pop(f"{kind}:{campaign.id}", None)
-        session[FEEDBACK_KEY] = stash
-    return data or {}
+bp.before_app_request(assignment_feedback.reset)
+bp.add_app_template_global(assignment_feedback.feedback, "assignment_feedback")
 
 
 @bp.app_template_global()
@@ -107,149 +88,19 @@ def assignment_link(campaign: Campaign, kind: str) -> str:
     return url_for("assignment.join", token=token, _external=True)
 
 
-def _can_manage() -> bool:
-    membership = g.get("membership")
-    return membership is not None and membership.is_admin
-
-
 @bp.app_template_global()
 def can_manage_assignment() -> bool:
     """True for owners and admins: they change texters and see Assignment Management."""
-    return _can_manage()
-
-
-# --- The Texters panel --------------------------------------------------------------------
-
-
-def _show_url(campaign: Campaign, anchor: str) -> str:
-    return url_for("campaigns.show", campaign_id=campaign.id, _anchor=anchor)
-
-
-def _panel_answer(campaign: Campaign) -> ResponseValue:
-    return web.fragment_or_redirect(
-        "campaigns/_texters.html", _show_url(campaign, "texters"), campaign=campaign
-    )
-
-
-def _whole_number(raw: str, blank: int | None) -> tuple[int | None, str]:
-    """Parse a count field: blank gives `blank`; else a whole number from 0 to MAX_COUNT."""
-    text = raw.strip()
-    if not text:
-        return blank, ""
-    if not (text.isascii() and text.isdigit()):
-        return None, NUMBER_MESSAGE
-    if int(text) > MAX_COUNT:
-        return None, f"Use at most {MAX_COUNT:,}."
-    return int(text), ""
-
-
-def _name(user_id: int) -> str:
-    user = db.session.get(User, user_id)
-    return user.name if user is not None else "That texter"
-
-
-@bp.post("/campaigns/<int:campaign_id>/texters")
-@authz.admin_required
-def add_texter(campaign_id: int) -> ResponseValue:
-    """Add an organization member to the campaign's texters."""
-    campaign = authz.get_campaign_or_404(campaign_id)
-    raw = request.form.get("user_id", "").strip()
-    feedback: dict[str, Any] = {"ok": False}
-    if not raw.isdigit():
-        feedback["errors"] = {"add": "Choose a texter to add."}
-    else:
-        try:
-            added = manual.add_texter(db.session, campaign.id, int(raw), actor_id=current_user.id)
-        except manual.AssignmentError as exc:
-            db.session.rollback()
-            feedback["errors"] = {"add": str(exc)}
-        else:
-            db.session.commit()
-            name = _name(int(raw))
-            feedback.update(
-                ok=True,
-                user_id=int(raw),
-                message=f"{name} added." if added else f"{name} is already a texter here.",
-            )
-    remember("texters", campaign.id, feedback)
-    return _panel_answer(campaign)
-
-
-@bp.post("/campaigns/<int:campaign_id>/texters/<int:user_id>")
-@authz.admin_required
-def save_texter(campaign_id: int, user_id: int) -> ResponseValue:
-    """Apply one row of the Texters panel: texts to send, max contacts, conversations."""
-    campaign = authz.get_campaign_or_404(campaign_id)
-    raw_texts = request.form.get("texts_to_send", "")
-    raw_cap = request.form.get("max_contacts", "")
-    wanted, texts_error = _whole_number(raw_texts, blank=0)
-    cap, cap_error = _whole_number(raw_cap, blank=None)
-    errors = {k: v for k, v in (("texts_to_send", texts_error), ("max_contacts", cap_error)) if v}
-    feedback: dict[str, Any] = {"ok": False, "user_id": user_id}
-    if errors:
-        feedback.update(
-            errors=errors,
-            values={"texts_to_send": raw_texts, "max_contacts": raw_cap},
-            message="Nothing was changed: fix the marked field.",
-        )
-    else:
-        # A count left as the page showed it changes nothing, even if the texter claimed or
-        # sent since: only a count the admin typed moves contacts.
-        shown = request.form.get("shown_texts_to_send")
-        if shown is not None and shown.strip() == raw_texts.strip():
-            wanted = None
-        try:
-            result = manual.set_texts_to_send(
-                db.session,
-                campaign.id,
-                user_id,
-                wanted,
-                actor_id=current_user.id,
-                max_contacts=cap,
-                also_conversations=bool(request.form.get("also_conversations")),
-            )
-        except manual.AssignmentError as exc:
-            db.session.rollback()
-            feedback.update(message=str(exc))
-        else:
-            db.session.commit()
-            feedback.update(ok=True, message=f"{_name(user_id)}: {result.message}.")
-    remember("texters", campaign.id, feedback)
-    return _panel_answer(campaign)
-
-
-@bp.post("/campaigns/<int:campaign_id>/texters/<int:user_id>/remove")
-@authz.admin_required
-def remove_texter(campaign_id: int, user_id: int) -> ResponseValue:
-    """Take a texter off the campaign; their unsent contacts return to the pool."""
-    campaign = authz.get_campaign_or_404(campaign_id)
-    feedback: dict[str, Any] = {"ok": False, "user_id": user_id}
-    try:
-        result = manual.remove_texter(
-            db.session,
-            campaign.id,
-            user_id,
-            actor_id=current_user.id,
-            also_conversations=bool(request.form.get("also_conversations")),
-        )
-    except manual.AssignmentError as exc:
-        db.session.rollback()
-        feedback.update(message=str(exc))
-    else:
-        db.session.commit()
-        feedback.update(ok=True, message=f"{_name(user_id)}: {result.message}.")
-    remember("texters", campaign.id, feedback)
-    return _panel_answer(campaign)
+    membership = g.get("membership")
+    return membership is not None and membership.is_admin
 
 
 # --- Assignment Management ----------------------------------------------------------------
 
 
 def _settings_answer(campaign: Campaign) -> ResponseValue:
-    return web.fragment_or_redirect(
-        "campaigns/_assignment_management.html",
-        _show_url(campaign, "assignment-management"),
-        campaign=campaign,
+    return campaign_fragment(
+        "campaigns/_assignment_management.html", campaign, "assignment-management"
     )
 
 
