@@ -9,18 +9,20 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from spoke import authz, campaign_service, script, web
+from spoke.auth import invalid_status
 from spoke.campaign_service import CampaignError
-from spoke.extensions import db, htmx
+from spoke.extensions import db
 from spoke.models import Campaign
 
 bp = Blueprint("campaigns", __name__)
 
 ResponseValue = Response | str | tuple[str, int]
-
-
-def _error_status() -> int:
-    """htmx swaps only 2xx answers, so errors go back as 200 there and 422 to plain forms."""
-    return 200 if htmx else 422
+# The campaign page's sections: their context name in show.html and their fragment.
+SECTIONS = {
+    "basics": "campaigns/_basics.html",
+    "script_form": "campaigns/_script.html",
+    "status_panel": "campaigns/_status.html",
+}
 
 
 def _basics_ctx(
@@ -80,6 +82,24 @@ def _show_url(campaign: Campaign) -> str:
     return url_for("campaigns.show", campaign_id=campaign.id)
 
 
+def _section_error(campaign: Campaign, section: str, ctx: dict[str, Any]) -> ResponseValue:
+    """Show a section's errors: its fragment (htmx), else the whole page (422 to a form)."""
+    if web.is_fragment_request():
+        return render_template(SECTIONS[section], campaign=campaign, **{section: ctx})
+    return _page(campaign, invalid_status(), **{section: ctx})
+
+
+def _section_saved(
+    campaign: Campaign, section: str, ctx: dict[str, Any], message: str
+) -> ResponseValue:
+    """Answer a saved section with its fragment (htmx), else flash `message` and 303."""
+    if not web.is_fragment_request():
+        flash(message, "success")
+    return web.fragment_or_redirect(
+        SECTIONS[section], _show_url(campaign), campaign=campaign, **{section: ctx}
+    )
+
+
 @bp.route("/campaigns", methods=["GET"])
 @authz.staff_required
 def index() -> ResponseValue:
@@ -106,7 +126,7 @@ def new() -> ResponseValue:
             db.session.commit()
             flash("Campaign created.", "success")
             return redirect(_show_url(campaign), code=303)
-    status = _error_status() if errors else 200
+    status = invalid_status() if errors else 200
     return render_template("campaigns/new.html", form=form, errors=errors), status
 
 
@@ -131,19 +151,9 @@ def basics(campaign_id: int) -> ResponseValue:
         campaign_service.update_basics(db.session, campaign.id, **form)
     except CampaignError as exc:
         form["team_ids"] = {int(t) for t in form["team_ids"] if t.isdigit()}
-        ctx = _basics_ctx(campaign, form=form, errors=exc.errors)
-        if web.is_fragment_request():
-            return render_template("campaigns/_basics.html", campaign=campaign, basics=ctx), 200
-        return _page(campaign, _error_status(), basics=ctx)
+        return _section_error(campaign, "basics", _basics_ctx(campaign, form, exc.errors))
     db.session.commit()
-    if not web.is_fragment_request():
-        flash("Basics saved.", "success")
-    return web.fragment_or_redirect(
-        "campaigns/_basics.html",
-        _show_url(campaign),
-        campaign=campaign,
-        basics=_basics_ctx(campaign, saved=True),
-    )
+    return _section_saved(campaign, "basics", _basics_ctx(campaign, saved=True), "Basics saved.")
 
 
 @bp.route("/campaigns/<int:campaign_id>/script", methods=["POST"])
@@ -155,18 +165,10 @@ def save_script(campaign_id: int) -> ResponseValue:
     try:
         campaign_service.save_script(db.session, campaign.id, text)
     except CampaignError as exc:
-        ctx = _script_ctx(campaign, text=text, errors=exc.errors)
-        if web.is_fragment_request():
-            return render_template("campaigns/_script.html", campaign=campaign, script_form=ctx)
-        return _page(campaign, _error_status(), script_form=ctx)
+        return _section_error(campaign, "script_form", _script_ctx(campaign, text, exc.errors))
     db.session.commit()
-    if not web.is_fragment_request():
-        flash("Script saved.", "success")
-    return web.fragment_or_redirect(
-        "campaigns/_script.html",
-        _show_url(campaign),
-        campaign=campaign,
-        script_form=_script_ctx(campaign, saved=True),
+    return _section_saved(
+        campaign, "script_form", _script_ctx(campaign, saved=True), "Script saved."
     )
 
 
@@ -188,9 +190,7 @@ def _transition(campaign_id: int, change: Any, done: str) -> ResponseValue:
         change(db.session, campaign.id)
     except CampaignError as exc:
         ctx = _status_ctx(campaign, error=" ".join(exc.errors.values()))
-        if web.is_fragment_request():
-            return render_template("campaigns/_status.html", campaign=campaign, status_panel=ctx)
-        return _page(campaign, _error_status(), status_panel=ctx)
+        return _section_error(campaign, "status_panel", ctx)
     db.session.commit()
     flash(done, "success")
     if web.is_fragment_request():
