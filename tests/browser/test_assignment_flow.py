@@ -10,78 +10,18 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.browser.conftest import CHROMIUM_ARGS, deadline
+
 SHOTS = Path(os.environ.get("SPOKE_SHOTS", "/work/notes/shots"))
 PHONE = {"width": 390, "height": 844}
 STEP_MS = 10_000  # any one browser step
 WHOLE_TEST_S = 180  # the whole flow
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def live_server(tmp_path) -> Iterator[tuple[str, object]]:
-    """The app under waitress on 127.0.0.1 (a random port), on a temporary SQLite file."""
-    from waitress.server import create_server
-
-    from spoke import create_app
-    from spoke.extensions import db
-
-    app = create_app(
-        {
-            "SECRET_KEY": "browser-test",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'browser.db'}",
-            "UPLOAD_FOLDER": str(tmp_path / "uploads"),
-            "JOBS_IN_THREAD": False,
-            "SMS_PROVIDER": "fake",
-            "REDIS_URL": "",
-        }
-    )
-    with app.app_context():
-        db.create_all()
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}", app
-    finally:
-        server.close()
-        thread.join(timeout=5)
-        with app.app_context():
-            db.engine.dispose()
-
-
-@pytest.fixture
-def time_limit() -> Iterator[None]:
-    """Fail the test instead of hanging if the whole flow takes too long."""
-
-    def expire(_signum, _frame):  # type: ignore[no-untyped-def]
-        raise TimeoutError(f"the browser flow took over {WHOLE_TEST_S}s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(WHOLE_TEST_S)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def seed(app) -> int:
@@ -137,17 +77,15 @@ def send_one(page, expect, left_after: int) -> None:
         expect(page.get_by_text("All your initials are sent.")).to_be_visible()
 
 
-def test_admin_enables_initials_and_a_new_texter_claims_on_a_phone(live_server, time_limit):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
+def test_admin_enables_initials_and_a_new_texter_claims_on_a_phone(live_server, chromium_path):
     from playwright.sync_api import expect, sync_playwright
 
-    base, app = live_server
+    base, app = live_server.url, live_server.app
     campaign_id = seed(app)
     expect.set_options(timeout=STEP_MS)
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with deadline(WHOLE_TEST_S), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         try:
             # --- the admin, on a desktop -------------------------------------------------
             admin_ctx = browser.new_context(viewport={"width": 1280, "height": 900})

@@ -11,82 +11,49 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from spoke import clock, create_app
+from spoke import clock
 from spoke.extensions import db
-from spoke.ticker import start_ticker
+from tests.browser.conftest import CHROMIUM_ARGS, serve_app
 from tests.factories import give_contacts, make_campaign, make_contacts, make_org, make_user
 
 pytestmark = pytest.mark.browser
 
 playwright = pytest.importorskip("playwright.sync_api")
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("SPOKE_SHOTS_DIR", "/work/notes/shots"))
 PHONE = {"width": 390, "height": 844}
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture
-def live(tmp_path) -> Iterator[dict]:
-    """The app on a real HTTP server (SQLite), with the embedded-mode release ticker."""
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's Chromium is not installed")
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "browser-test",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'live.db'}",
-            "UPLOAD_FOLDER": str(tmp_path / "uploads"),
-            "JOBS_IN_THREAD": False,
-            "REDIS_URL": "",
-            "SMS_PROVIDER": "fake",
-        }
-    )
+def live(tmp_path, chromium_path) -> Iterator[dict]:
+    """The app served as `make run` does (SQLite), with the release ticker every 0.3 s."""
     clock.freeze(clock.now())
-    with app.app_context():
-        db.create_all()
-        org = make_org("Get Out The Vote")
-        admin = make_user(org, role="owner", name="Ada Admin", email="ada@example.org")
-        first = make_user(org, name="Tess First", email="tess@example.org")
-        second = make_user(None, name="Rob Second", email="rob@example.org")
-        campaign = make_campaign(org, status="started", title="Early vote")
-        make_contacts(campaign, 1, first_name="Jamie", last_name="Voter")
-        give_contacts(campaign, first, 1, actor=admin)
-        ids = {"campaign": campaign.id, "users": (admin.email, first.email, second.email)}
-        db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    ticker = start_ticker(app, interval=0.3)
-    try:
-        yield {"app": app, "url": f"http://127.0.0.1:{server.server_port}", **ids}
-    finally:
-        ticker.stop()
-        server.shutdown()
-        clock.freeze(None)
+    with serve_app(tmp_path, ticker_interval=0.3, TESTING=True) as server:
+        app = server.app
         with app.app_context():
-            db.engine.dispose()
+            org = make_org("Get Out The Vote")
+            admin = make_user(org, role="owner", name="Ada Admin", email="ada@example.org")
+            first = make_user(org, name="Tess First", email="tess@example.org")
+            second = make_user(None, name="Rob Second", email="rob@example.org")
+            campaign = make_campaign(org, status="started", title="Early vote")
+            make_contacts(campaign, 1, first_name="Jamie", last_name="Voter")
+            give_contacts(campaign, first, 1, actor=admin)
+            ids = {"campaign": campaign.id, "users": (admin.email, first.email, second.email)}
+            db.session.remove()
+        try:
+            yield {"app": app, "url": server.url, **ids}
+        finally:
+            clock.freeze(None)
 
 
 @pytest.fixture
-def browser():
+def browser(chromium_path):
     with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         yield b
         b.close()
 
