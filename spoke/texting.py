@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -137,6 +138,14 @@ def conversation(contact_id: int) -> Answer:
     return render_template("texting/conversation.html", **_conversation_context(contact))
 
 
+def _conversation_invalid(contact: CampaignContact, **extra: str) -> Answer:
+    """Show a form's error in the conversation: its fragment (htmx), else the page with 400."""
+    context = _conversation_context(contact, **extra)
+    if is_fragment_request():
+        return render_template("texting/_conversation.html", **context)
+    return render_template("texting/conversation.html", **context), 400
+
+
 def _lost_or_forbidden(contact: CampaignContact) -> str:
     return "assignment_changed" if authz.texter_assignment(contact.campaign) else "forbidden"
 
@@ -229,41 +238,36 @@ def send_reply(contact_id: int) -> Answer:
         if refusal.code not in ("empty", "too_long"):
             return _refused(refusal, contact, "conversation")
         db.session.rollback()
-        context = _conversation_context(contact, field_error=refusal.message, draft=body)
-        if is_fragment_request():
-            return render_template("texting/_conversation.html", **context)
-        return render_template("texting/conversation.html", **context), 400
+        return _conversation_invalid(contact, field_error=refusal.message, draft=body)
     db.session.commit()
     tasks.enqueue(sending.deliver, message.id)
     return _answer("conversation", contact)
+
+
+def _contact_action(contact_id: int, action: Callable[..., Any], notice: str) -> Answer:
+    """Apply skip or opt-out to a contact, then answer with `notice` (formatted with its name)."""
+    contact = authz.get_contact_or_404(contact_id)
+    view = _view()
+    try:
+        action(db.session, contact.id, current_user.id, is_admin=_is_admin())
+    except messaging.SendRefused as refusal:
+        return _refused(refusal, contact, view)
+    db.session.commit()
+    return _answer(view, contact, notice=notice.format(name=contact.display_name))
 
 
 @bp.post("/texting/contacts/<int:contact_id>/skip")
 @login_required
 def skip(contact_id: int) -> Answer:
     """Close a contact without texting it ("no response needed")."""
-    contact = authz.get_contact_or_404(contact_id)
-    view = _view()
-    try:
-        messaging.skip_contact(db.session, contact.id, current_user.id, is_admin=_is_admin())
-    except messaging.SendRefused as refusal:
-        return _refused(refusal, contact, view)
-    db.session.commit()
-    return _answer(view, contact, notice=f"Skipped {contact.display_name}.")
+    return _contact_action(contact_id, messaging.skip_contact, "Skipped {name}.")
 
 
 @bp.post("/texting/contacts/<int:contact_id>/opt-out")
 @login_required
 def opt_out(contact_id: int) -> Answer:
     """Opt a contact out of all of the organization's texts."""
-    contact = authz.get_contact_or_404(contact_id)
-    view = _view()
-    try:
-        messaging.opt_out_contact(db.session, contact.id, current_user.id, is_admin=_is_admin())
-    except messaging.SendRefused as refusal:
-        return _refused(refusal, contact, view)
-    db.session.commit()
-    return _answer(view, contact, notice=f"{contact.display_name} is opted out.")
+    return _contact_action(contact_id, messaging.opt_out_contact, "{name} is opted out.")
 
 
 @bp.post("/texting/contacts/<int:contact_id>/simulate-reply")
@@ -275,10 +279,7 @@ def simulate_reply(contact_id: int) -> Answer:
         abort(404)
     body = request.form.get("body", "").strip()
     if not body:
-        context = _conversation_context(contact, simulate_error="Write the reply to simulate.")
-        if is_fragment_request():
-            return render_template("texting/_conversation.html", **context)
-        return render_template("texting/conversation.html", **context), 400
+        return _conversation_invalid(contact, simulate_error="Write the reply to simulate.")
     message = receive_inbound(
         db.session, contact.cell, body, "SIM" + uuid.uuid4().hex, contact_id=contact.id
     )
