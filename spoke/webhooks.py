@@ -52,14 +52,19 @@ def twilio_signed(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
+def required_fields(first: str, second: str) -> tuple[str, str]:
+    """The two form fields, stripped; 400 when either is missing or blank."""
+    values = request.form.get(first, "").strip(), request.form.get(second, "").strip()
+    if not all(values):
+        abort(400, f"{first} and {second} are required.")
+    return values
+
+
 @bp.post("/twilio/sms")
 @twilio_signed
 def twilio_sms() -> Response:
     """Record an inbound text (idempotent on MessageSid); answer with empty TwiML."""
-    sid = request.form.get("MessageSid", "").strip()
-    sender = request.form.get("From", "").strip()
-    if not sid or not sender:
-        abort(400, "MessageSid and From are required.")
+    sid, sender = required_fields("MessageSid", "From")
     receive_inbound(
         db.session,
         sender,
@@ -75,10 +80,7 @@ def twilio_sms() -> Response:
 @twilio_signed
 def twilio_status() -> Response:
     """Record a delivery status Twilio reports for one of our messages."""
-    sid = request.form.get("MessageSid", "").strip()
-    status = request.form.get("MessageStatus", "").strip()
-    if not sid or not status:
-        abort(400, "MessageSid and MessageStatus are required.")
+    sid, status = required_fields("MessageSid", "MessageStatus")
     apply_status_callback(
         db.session,
         sid,
