@@ -9,7 +9,7 @@ an empty `ORDER BY id LIMIT n` pick can turn into a scan of the whole primary ke
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -67,6 +67,35 @@ def _per_campaign(session: Session, where: ColumnElement[bool]) -> list[tuple[in
     return [(cid, n) for cid, n in rows]
 
 
+# One chunk: move up to `size` contacts of the campaign matching `where` with ids above `last`,
+# in one write transaction with its event; add them to the result and return their ids.
+ChunkMover = Callable[
+    [Session, ColumnElement[bool], int, int, int, BulkResult, int | None], list[int]
+]
+
+
+def _in_chunks(
+    session: Session,
+    where: ColumnElement[bool],
+    chunk: int,
+    result: BulkResult,
+    actor_id: int | None,
+    move_chunk: ChunkMover,
+) -> None:
+    """Walk each campaign's matches in keyset chunks, each moved and committed on its own."""
+    for campaign_id, matching in _per_campaign(session, where):
+        last, done = 0, 0
+        while done < matching:
+            size = min(chunk, matching - done)
+            ids = move_chunk(session, where, campaign_id, last, size, result, actor_id)
+            session.commit()
+            if not ids:
+                break  # the rest changed meanwhile
+            result.chunks += 1
+            done += len(ids)
+            last = max(ids)
+
+
 def bulk_unassign(
     session: Session,
     f: ReviewFilter,
@@ -78,33 +107,7 @@ def bulk_unassign(
     """Put the selected or matching held contacts back in the pool, chunk by chunk."""
     where = and_(selection(f, contact_ids), CC.assignment_id.is_not(None))
     result = BulkResult(action="unassign")
-    for campaign_id, matching in _per_campaign(session, where):
-        last, done = 0, 0
-        while done < matching:
-            begin_write(session)
-            ids = sql.move(
-                session,
-                and_(where, CC.campaign_id == campaign_id, CC.id > last),
-                None,
-                limit=min(chunk, matching - done),
-                order_by=CC.id,
-            )
-            if ids:
-                events.record(
-                    session,
-                    campaign_id=campaign_id,
-                    reason="message_review",
-                    actor_id=actor_id,
-                    contact_ids=ids,
-                    detail=f"Message Review: unassigned {len(ids)}",
-                )
-            session.commit()
-            if not ids:
-                break  # the rest changed meanwhile
-            result.moved += len(ids)
-            result.chunks += 1
-            done += len(ids)
-            last = max(ids)
+    _in_chunks(session, where, chunk, result, actor_id, _unassign_chunk)
     return result
 
 
@@ -134,19 +137,39 @@ def bulk_reassign(
         selection(f, contact_ids),
         or_(CC.assignment_id.is_(None), CC.assignment_id.not_in(theirs)),
     )
-    for campaign_id, matching in _per_campaign(session, where):
-        last, done = 0, 0
-        while done < matching:
-            moved = _reassign_chunk(
-                session, where, campaign_id, last, min(chunk, matching - done), result, actor_id
-            )
-            session.commit()
-            if not moved:
-                break  # the rest changed meanwhile
-            result.chunks += 1
-            done += len(moved)
-            last = max(moved)
+    _in_chunks(session, where, chunk, result, actor_id, _reassign_chunk)
     return result
+
+
+def _unassign_chunk(
+    session: Session,
+    where: ColumnElement[bool],
+    campaign_id: int,
+    last: int,
+    size: int,
+    result: BulkResult,
+    actor_id: int | None,
+) -> list[int]:
+    """One transaction: put the next `size` matching contacts back in the pool."""
+    begin_write(session)
+    ids = sql.move(
+        session,
+        and_(where, CC.campaign_id == campaign_id, CC.id > last),
+        None,
+        limit=size,
+        order_by=CC.id,
+    )
+    if ids:
+        result.moved += len(ids)
+        events.record(
+            session,
+            campaign_id=campaign_id,
+            reason="message_review",
+            actor_id=actor_id,
+            contact_ids=ids,
+            detail=f"Message Review: unassigned {len(ids)}",
+        )
+    return ids
 
 
 def _reassign_chunk(
