@@ -65,7 +65,8 @@ def lock_row(session: Session, model: type, row_id: int):  # type: ignore[no-unt
     On SQLite the write lock from `begin_write` already serialises writers.
     """
     return session.scalars(
-        select(model).where(model.id == row_id).with_for_update().execution_options(
-            populate_existing=True
-        )
+        select(model)
+        .where(model.id == row_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).one_or_none()

@@ -281,15 +281,30 @@ class TestJoin:
         for _ in range(3):
             assert join.join_by_link(db.session, campaign.initials_join_token, stranger.id)
             db.session.commit()
-        assert db.session.scalar(
-            select(func.count()).select_from(Membership).where(Membership.user_id == stranger.id)
-        ) == 1
-        assert db.session.scalar(
-            select(func.count()).select_from(TeamMember).where(TeamMember.user_id == stranger.id)
-        ) == 1
-        assert db.session.scalar(
-            select(func.count()).select_from(Assignment).where(Assignment.user_id == stranger.id)
-        ) == 1
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(Membership)
+                .where(Membership.user_id == stranger.id)
+            )
+            == 1
+        )
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(TeamMember)
+                .where(TeamMember.user_id == stranger.id)
+            )
+            == 1
+        )
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(Assignment)
+                .where(Assignment.user_id == stranger.id)
+            )
+            == 1
+        )
         assert len(events(campaign, "join")) == 1
 
     def test_link_lifecycle(self, world):
