@@ -76,9 +76,7 @@ def held_unhandled(assignment_id: int) -> ColumnElement[bool]:
 
 
 def held_conversations(assignment_id: int) -> ColumnElement[bool]:
-    return and_(
-        CC.assignment_id == assignment_id, CC.message_status.in_(CONVERSATION_STATUSES)
-    )
+    return and_(CC.assignment_id == assignment_id, CC.message_status.in_(CONVERSATION_STATUSES))
 
 
 def count(session: Session, where: ColumnElement[bool]) -> int:

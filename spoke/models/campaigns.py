@@ -6,7 +6,17 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from spoke.clock import now
@@ -66,7 +76,9 @@ class CampaignTeam(db.Model):
     campaign_id: Mapped[int] = mapped_column(
         ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True
     )
-    team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("team.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class Assignment(db.Model):
@@ -129,9 +141,7 @@ class CampaignContact(db.Model):
     zip: Mapped[str] = mapped_column(String(20), default="")
     custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # NULL = in the pool. This one column IS the assignment.
-    assignment_id: Mapped[int | None] = mapped_column(
-        ForeignKey("assignment.id"), default=None
-    )
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignment.id"), default=None)
     # When the current holder got this contact (NULL in the pool). A released reply that is
     # claimed again gets a full release window from here, not from its old inbound time.
     assigned_at: Mapped[datetime | None] = mapped_column(default=None)
