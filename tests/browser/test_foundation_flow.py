@@ -227,8 +227,8 @@ def test_new_organization_to_answered_reply(live_server, chromium_path, tmp_path
 
             phone.get_by_role("link", name=f"← {TITLE}").click()
             phone.wait_for_url(f"{base}/texting/campaigns/{campaign_id}")
-            expect(phone.get_by_role("listitem").filter(has_text="replies to answer")).to_have_text(
-                re.compile(r"^\s*1\s*replies to answer")
+            expect(phone.get_by_role("listitem").filter(has_text="reply to answer")).to_have_text(
+                re.compile(r"^\s*1\s*reply to answer")
             )
             shot(phone, 10, "texter-campaign", phone=True)
             phone.get_by_role("link", name="Replies", exact=True).click()
