@@ -21,6 +21,7 @@ from spoke.models.people import (
     TeamMember,
     User,
 )
+from spoke.models.review import BulkAction
 
 __all__ = [
     "ADMIN_ROLES",
@@ -31,6 +32,7 @@ __all__ = [
     "STAFF_ROLES",
     "Assignment",
     "AssignmentEvent",
+    "BulkAction",
     "Campaign",
     "CampaignContact",
     "CampaignTeam",
