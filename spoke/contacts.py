@@ -27,12 +27,11 @@ from spoke.authz import get_campaign_or_404, staff_required
 from spoke.clock import now
 from spoke.extensions import db, htmx
 from spoke.models import Campaign, CampaignContact, ContactImport
+from spoke.models.messages import STALL_MINUTES
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("contacts", __name__)
-
-RUNNING = ("queued", "running")
 
 
 def campaign_url(campaign_id: int) -> str:
@@ -126,12 +125,15 @@ def import_status(import_id: int) -> str:
     if contact_import is None:
         abort(404)
     campaign = get_campaign_or_404(contact_import.campaign_id)
+    stalled = contact_import.stalled(now())
     context = {
         "contact_import": contact_import,
         "campaign": campaign,
         "campaign_href": campaign_url(campaign.id),
+        "stalled": stalled,
+        "stall_minutes": STALL_MINUTES,
     }
     if web.is_fragment_request():
         return render_template("contacts/_progress.html", **context)
-    running = contact_import.status in RUNNING
+    running = contact_import.is_running and not stalled
     return render_template("contacts/import.html", meta_refresh=running and not htmx, **context)

@@ -93,6 +93,30 @@ def run_import(session: Session, import_id: int, region: str = "US") -> ContactI
     return session.get(ContactImport, import_id)
 
 
+INTERRUPTED = (
+    "The import was interrupted (the server stopped while it ran). The contacts imported "
+    "before that were kept; upload the file again to finish: they are skipped as duplicates."
+)
+
+
+def fail_interrupted(session: Session) -> int:
+    """Mark imports left queued or running by a previous process as failed; return how many.
+
+    Only for the embedded mode, where imports run on this process's threads: at start-up
+    none of them can still be running.
+    """
+    db_tx.begin_write(session)
+    stuck = session.scalars(
+        select(ContactImport).where(ContactImport.status.in_(("queued", "running")))
+    ).all()
+    for contact_import in stuck:
+        contact_import.status = "failed"
+        contact_import.error = INTERRUPTED
+        contact_import.finished_at = now()
+    session.commit()
+    return len(stuck)
+
+
 def _refresh_statistics(session: Session) -> None:
     """ANALYZE after a bulk load on PostgreSQL, so the first claims plan with real row counts.
 

@@ -22,7 +22,13 @@ def main() -> None:
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
     if not app.config.get("REDIS_URL"):
+        from spoke import importer
+        from spoke.extensions import db
         from spoke.ticker import start_ticker
+
+        with app.app_context():
+            if stuck := importer.fail_interrupted(db.session):
+                log.warning("marked %d interrupted contact imports as failed", stuck)
 
         start_ticker(app)
         log.info("embedded mode: release sweep runs in-process every minute")

@@ -534,3 +534,43 @@ def test_cells_are_read_in_the_configured_default_region(gb_region, staff_client
     assert contact_import.rejected_rows == [
         {"row": 3, "reason": "invalid phone number: 2125550100"}
     ]
+
+
+def test_import_without_progress_for_ten_minutes_says_it_stopped(staff_client, campaign, admin):
+    """A worker that died leaves its import 'running'; the page says so and stops polling."""
+    from datetime import timedelta
+
+    from spoke import clock
+
+    stuck = ContactImport(
+        campaign_id=campaign.id, user_id=admin.id, status="running", rows_processed=3000
+    )
+    db.session.add(stuck)
+    db.session.commit()
+    page = staff_client.get(f"/imports/{stuck.id}")
+    soup = BeautifulSoup(page.data, "html.parser")
+    assert soup.find(attrs={"hx-trigger": "load delay:1s"}) is not None  # still polling
+    assert "no progress" not in soup.get_text()
+
+    clock.freeze(stuck.updated_at + timedelta(minutes=11))
+    for headers in ({}, {"HX-Request": "true"}):
+        soup = BeautifulSoup(
+            staff_client.get(f"/imports/{stuck.id}", headers=headers).data, "html.parser"
+        )
+        alert = soup.find(attrs={"role": "alert"})
+        assert alert and "no progress for over 10 minutes" in alert.get_text()
+        assert soup.find(attrs={"hx-trigger": "load delay:1s"}) is None
+        assert soup.find("meta", attrs={"http-equiv": "refresh"}) is None
+    db.session.refresh(stuck)
+    assert stuck.status == "running"  # a GET changes nothing
+
+
+def test_embedded_start_fails_imports_a_previous_process_left_running(ctx, campaign, admin):
+    for status in ("queued", "running", "done"):
+        db.session.add(ContactImport(campaign_id=campaign.id, user_id=admin.id, status=status))
+    db.session.commit()
+    assert importer.fail_interrupted(db.session) == 2
+    statuses = sorted(db.session.scalars(select(ContactImport.status)).all())
+    assert statuses == ["done", "failed", "failed"]
+    failed = db.session.scalars(select(ContactImport).where(ContactImport.status == "failed"))
+    assert all("interrupted" in f.error and f.finished_at for f in failed)

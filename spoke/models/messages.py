@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
@@ -14,6 +14,7 @@ from spoke.models.campaigns import CampaignContact
 from spoke.models.people import User
 
 MESSAGE_DELIVERY_STATUSES = ("queued", "sent", "delivered", "failed", "received")
+STALL_MINUTES = 10
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 
 
@@ -67,7 +68,17 @@ class ContactImport(db.Model):
     rejected_rows: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=now)
+    # Bumped by every chunk: an import still "running" long after this has lost its worker.
+    updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in ("queued", "running")
+
+    def stalled(self, at: datetime, minutes: int = STALL_MINUTES) -> bool:
+        """Queued or running with no progress for `minutes`: its worker died or never came."""
+        return self.is_running and at - self.updated_at > timedelta(minutes=minutes)
 
     @property
     def percent(self) -> int:
