@@ -1,10 +1,14 @@
-"""Views: Message Review (filter, bulk unassign/reassign), Done Texting, release countdowns."""
+"""Views: Message Review (filter, bulk unassign/reassign), Done Texting, release countdowns.
+
+"Everything matching the filter" on more than `review_jobs.JOB_THRESHOLD` conversations runs
+as a job (jobs.review) with a progress page; smaller bulk actions run in the request.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-import phonenumbers
 from flask import (
     Blueprint,
     abort,
@@ -19,11 +23,13 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from spoke import authz, web
-from spoke.assignment import done, release, review_bulk
+from spoke import authz, tasks, web
+from spoke.assignment import done, release, review_bulk, review_jobs
 from spoke.assignment import review as domain
 from spoke.extensions import db, htmx
-from spoke.models import Assignment, Campaign, CampaignContact
+from spoke.models import Assignment, BulkAction, Campaign, CampaignContact
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("review", __name__)
 
@@ -51,16 +57,10 @@ def release_stats(campaign: Campaign) -> release.ReleaseStats:
     return release.release_stats(db.session, campaign)
 
 
-def _country_code() -> str:
-    region = current_app.config.get("DEFAULT_PHONE_REGION") or "US"
-    return str(phonenumbers.country_code_for_region(region) or 1)
-
-
 def _parse_filter(args: MultiDict[str, str]) -> tuple[domain.ReviewFilter, dict[str, str]]:
+    code = domain.country_code(current_app.config.get("DEFAULT_PHONE_REGION"))
     try:
-        return domain.parse_filter(
-            db.session, authz.current_org_id(), args, country_code=_country_code()
-        )
+        return domain.parse_filter(db.session, authz.current_org_id(), args, country_code=code)
     except domain.CampaignNotFound:
         abort(404)
 
@@ -134,8 +134,11 @@ def bulk() -> ResponseValue:
     if scope == "all" and filter_errors:
         errors["scope"] = "Fix the filter before changing everything that matches it."
     if not errors:
-        selected = ids if scope == "selected" else None
         try:
+            total = domain.count(db.session, f) if scope == "all" else 0
+            if total > review_jobs.JOB_THRESHOLD:
+                return _queue_bulk_action(f, action, texters, total)
+            selected = ids if scope == "selected" else None
             if action == "unassign":
                 result = review_bulk.bulk_unassign(
                     db.session, f, actor_id=current_user.id, contact_ids=selected
@@ -158,6 +161,51 @@ def bulk() -> ResponseValue:
     status = 200 if htmx else 422
     template = "review/_results.html" if web.is_fragment_request() else "review/index.html"
     return render_template(template, **ctx), status
+
+
+def _queue_bulk_action(
+    f: domain.ReviewFilter, action: str, texters: list[int], total: int
+) -> ResponseValue:
+    """Record the bulk action, commit, start its job, then show its progress."""
+    bulk_action = review_jobs.create_bulk_action(
+        db.session,
+        f,
+        request.form,
+        action=action,
+        texter_ids=texters,
+        user_id=current_user.id,
+        total=total,
+    )
+    db.session.commit()
+    bulk_action_id = bulk_action.id
+    from jobs import review as review_job
+
+    try:
+        tasks.enqueue(review_job.run_bulk_action, bulk_action_id, background=True)
+    except Exception as exc:  # e.g. Redis is down: say so on the progress page, don't 500
+        log.exception("bulk action %s did not complete", bulk_action_id)
+        db.session.rollback()
+        review_jobs.not_started(db.session, bulk_action_id, f"It could not be started: {exc}")
+    if web.is_fragment_request():
+        return bulk_status(bulk_action_id)
+    return redirect(url_for("review.bulk_status", bulk_action_id=bulk_action_id), code=303)
+
+
+@bp.route("/review/bulk/<int:bulk_action_id>", methods=["GET"])
+@authz.staff_required
+def bulk_status(bulk_action_id: int) -> ResponseValue:
+    """Show a bulk action's progress while it runs, then its result."""
+    bulk_action = db.session.get(BulkAction, bulk_action_id)
+    if bulk_action is None or bulk_action.organization_id != authz.current_org_id():
+        abort(404)
+    ctx = {
+        "bulk": bulk_action,
+        "back_href": url_for("review.index", **bulk_action.filter_args),
+    }
+    if web.is_fragment_request():
+        return render_template("review/_bulk_progress.html", **ctx)
+    running = bulk_action.status in review_jobs.RUNNING
+    return render_template("review/bulk.html", meta_refresh=running and not htmx, **ctx)
 
 
 @bp.route("/campaigns/<int:campaign_id>/release-stats", methods=["GET"])

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import phonenumbers
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -71,6 +72,11 @@ class ReviewFilter:
             "q": self.search,
         }
         return {k: v for k, v in values.items() if v}
+
+
+def country_code(region: str | None) -> str:
+    """The calling code ("1") that a cell search without "+" assumes, from a region ("US")."""
+    return str(phonenumbers.country_code_for_region(region or "US") or 1)
 
 
 def parse_filter(

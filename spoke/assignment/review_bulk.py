@@ -67,6 +67,9 @@ def _per_campaign(session: Session, where: ColumnElement[bool]) -> list[tuple[in
     return [(cid, n) for cid, n in rows]
 
 
+# Called inside each chunk's transaction, after the move, so progress commits with the chunk.
+Progress = Callable[[Session, BulkResult], None]
+
 # One chunk: move up to `size` contacts of the campaign matching `where` with ids above `last`,
 # in one write transaction with its event; add them to the result and return their ids.
 ChunkMover = Callable[
@@ -81,6 +84,7 @@ def _in_chunks(
     result: BulkResult,
     actor_id: int | None,
     move_chunk: ChunkMover,
+    on_chunk: Progress | None = None,
 ) -> None:
     """Walk each campaign's matches in keyset chunks, each moved and committed on its own."""
     for campaign_id, matching in _per_campaign(session, where):
@@ -88,6 +92,8 @@ def _in_chunks(
         while done < matching:
             size = min(chunk, matching - done)
             ids = move_chunk(session, where, campaign_id, last, size, result, actor_id)
+            if ids and on_chunk is not None:
+                on_chunk(session, result)
             session.commit()
             if not ids:
                 break  # the rest changed meanwhile
@@ -103,11 +109,12 @@ def bulk_unassign(
     actor_id: int | None,
     contact_ids: Sequence[int] | None = None,
     chunk: int = CHUNK,
+    on_chunk: Progress | None = None,
 ) -> BulkResult:
     """Put the selected or matching held contacts back in the pool, chunk by chunk."""
     where = and_(selection(f, contact_ids), CC.assignment_id.is_not(None))
     result = BulkResult(action="unassign")
-    _in_chunks(session, where, chunk, result, actor_id, _unassign_chunk)
+    _in_chunks(session, where, chunk, result, actor_id, _unassign_chunk, on_chunk)
     return result
 
 
@@ -119,6 +126,7 @@ def bulk_reassign(
     actor_id: int | None,
     contact_ids: Sequence[int] | None = None,
     chunk: int = CHUNK,
+    on_chunk: Progress | None = None,
 ) -> BulkResult:
     """Move the selected or matching contacts to `texter_ids`, split evenly, chunk by chunk.
 
@@ -126,19 +134,27 @@ def bulk_reassign(
     stay where they are.
     """
     chosen = list(dict.fromkeys(texter_ids))
-    if not chosen:
-        raise ReviewError({"texters": "Choose at least one texter to reassign to."})
-    names = dict(members(session, f.organization_id, chosen))
-    if len(names) != len(chosen):
-        raise ReviewError({"texters": "Choose texters from the list."})
+    names = texter_names(session, f.organization_id, chosen)
     result = BulkResult(action="reassign", names=names, per_texter={uid: 0 for uid in chosen})
     theirs = select(Assignment.id).where(Assignment.user_id.in_(chosen))
     where = and_(
         selection(f, contact_ids),
         or_(CC.assignment_id.is_(None), CC.assignment_id.not_in(theirs)),
     )
-    _in_chunks(session, where, chunk, result, actor_id, _reassign_chunk)
+    _in_chunks(session, where, chunk, result, actor_id, _reassign_chunk, on_chunk)
     return result
+
+
+def texter_names(
+    session: Session, organization_id: int, texter_ids: Sequence[int]
+) -> dict[int, str]:
+    """Names of the texters to reassign to; ReviewError unless all are members."""
+    if not texter_ids:
+        raise ReviewError({"texters": "Choose at least one texter to reassign to."})
+    names = dict(members(session, organization_id, texter_ids))
+    if len(names) != len(set(texter_ids)):
+        raise ReviewError({"texters": "Choose texters from the list."})
+    return names
 
 
 def _unassign_chunk(
