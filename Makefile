@@ -23,9 +23,10 @@ migrate: $(STAMP) ## Apply database migrations (DATABASE_URL, default instance/s
 	$(BIN)/flask --app app db upgrade
 
 run: migrate ## Set up and serve on http://127.0.0.1:$(PORT) (SQLite, in-process jobs)
-	PORT=$(PORT) $(BIN)/python -m spoke.serve
+	PORT=$(PORT) $(BIN)/python -m spoke
 
-test: $(STAMP) ## Set up and run the whole test suite
+test: $(STAMP) ## Set up and run the whole test suite (layer contracts first)
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 worker: $(STAMP) ## Scale-out: run an RQ worker (needs REDIS_URL and DATABASE_URL)
@@ -34,8 +35,8 @@ worker: $(STAMP) ## Scale-out: run an RQ worker (needs REDIS_URL and DATABASE_UR
 cron: $(STAMP) ## Scale-out: run the RQ cron process that enqueues the release sweep every minute
 	$(BIN)/rq cron --url "$$REDIS_URL" jobs/cron.py
 
-lint: $(STAMP) ## Lint and check formatting
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+lint: $(STAMP) ## Lint, check formatting and the layer contracts
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports --no-cache
 
 format: $(STAMP) ## Format the code
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .

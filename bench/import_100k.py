@@ -27,9 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import func, select  # noqa: E402
 
 from bench.common import throwaway_postgres  # noqa: E402
-from spoke import create_app, importer  # noqa: E402
+from spoke import create_app  # noqa: E402
+from spoke.contacts import importer  # noqa: E402
 from spoke.extensions import db  # noqa: E402
-from spoke.models import (  # noqa: E402
+from spoke.models import (
     Campaign,
     CampaignContact,
     ContactImport,

@@ -12,7 +12,7 @@ log = logging.getLogger(__name__)
 def run_import(import_id: int) -> None:
     """Import the contacts CSV of ContactImport `import_id`, committing chunk by chunk."""
     with app_context() as app:
-        from spoke import importer
+        from spoke.contacts import importer
         from spoke.extensions import db
 
         result = importer.run_import(

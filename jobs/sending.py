@@ -8,9 +8,9 @@ from jobs.context import app_context
 def deliver(message_id: int) -> None:
     """Send one queued message through the configured provider and record the outcome."""
     with app_context() as app:
-        from spoke import messaging
         from spoke.extensions import db
-        from spoke.providers import get_provider
+        from spoke.texting import messaging
+        from spoke.texting.providers import get_provider
 
         messaging.deliver(db.session, message_id, get_provider(app.config))
         db.session.commit()

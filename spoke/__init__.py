@@ -38,7 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
 
-    from spoke import db_tx  # noqa: F401  (registers the SQLite transaction listeners)
+    from spoke import transactions  # noqa: F401  (registers the SQLite transaction listeners)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
@@ -46,28 +46,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     htmx.init_app(app)
     login_manager.init_app(app)
 
-    from spoke import web
+    from spoke.views import _web as web
 
     web.init_app(app)
     register_blueprints(app)
 
-    from spoke import cli
+    from spoke.runtime import cli
 
     cli.init_app(app)
     return app
 
 
 def register_blueprints(app: Flask) -> None:
-    from spoke import (
-        assignment_views,
-        auth,
-        campaigns,
-        contacts,
-        people,
-        review,
-        texting,
-        webhooks,
-    )
+    from spoke.views import assignment as assignment_views
+    from spoke.views import auth, campaigns, contacts, people, review, texting, webhooks
 
     for module in (auth, people, campaigns, contacts, texting, assignment_views, review, webhooks):
         app.register_blueprint(module.bp)

@@ -709,8 +709,8 @@ def test_lowering_while_the_texter_sends_never_takes_a_sent_contact(app):
     """Sends and a lowered count race; every contact ends up sent-and-held or unsent-in-pool."""
     import threading
 
-    from spoke import messaging
     from spoke.assignment import manual
+    from spoke.texting import messaging
 
     with app.app_context():
         org = make_org()

@@ -9,7 +9,7 @@ from bs4 import BeautifulSoup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from spoke import accounts
+from spoke.accounts import accounts
 from spoke.extensions import db
 from spoke.models import Membership, Organization, User
 from tests.factories import PASSWORD, make_org, make_user

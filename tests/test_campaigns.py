@@ -8,7 +8,8 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import select
 
-from spoke import campaign_service, clock
+from spoke import clock
+from spoke.campaigns import service as campaign_service
 from spoke.extensions import db
 from spoke.models import Campaign, CampaignTeam, Team
 from tests.factories import make_campaign, make_contacts, make_org, make_user

@@ -12,7 +12,7 @@ from flask import g, render_template_string
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
-from spoke import importer
+from spoke.contacts import importer
 from spoke.extensions import db
 from spoke.models import Campaign, CampaignContact, ContactImport, Membership, OptOut
 from tests.factories import make_campaign, make_contacts, make_org, make_user

@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response as TwilioResponse
 
-from spoke import clock, inbound, messaging
+from spoke import clock
 from spoke.extensions import db
 from spoke.models import Assignment, CampaignContact, Message, OptOut
-from spoke.providers import FakeProvider, ProviderError, TwilioProvider, get_provider
+from spoke.texting import inbound, messaging
+from spoke.texting.providers import FakeProvider, ProviderError, TwilioProvider, get_provider
 from tests.factories import give_contacts, make_campaign, make_contacts, make_org, make_user
 
 NOW = datetime(2026, 11, 27, 12, 0, 0)

@@ -16,8 +16,8 @@ from spoke.assignment import claims, join, release
 from spoke.assignment.manual import ensure_assignment
 from spoke.extensions import db
 from spoke.models import AssignmentEvent, CampaignContact
-from spoke.release_cli import release_unhandled_command
-from spoke.ticker import start_ticker
+from spoke.runtime.cli import release_unhandled_command
+from spoke.runtime.ticker import start_ticker
 from tests.factories import make_campaign, make_contacts, make_org, make_user
 from tests.helpers import run_threads
 

@@ -18,13 +18,7 @@ from spoke import clock
 from spoke.assignment import events, review, review_jobs
 from spoke.assignment.manual import ensure_assignment
 from spoke.extensions import db
-from spoke.models import (
-    Assignment,
-    AssignmentEvent,
-    BulkAction,
-    CampaignContact,
-    Membership,
-)
+from spoke.models import Assignment, AssignmentEvent, BulkAction, CampaignContact, Membership
 from tests.factories import make_campaign, make_contacts, make_org, make_user
 
 T0 = datetime(2031, 5, 4, 12, 0, 0)
@@ -268,7 +262,7 @@ def test_failed_page_says_how_many_stay_moved(world, client, auth):
 def queued(world, monkeypatch):
     """POST the action but keep its job for later: things change before it runs."""
     jobs = []
-    monkeypatch.setattr("spoke.tasks.enqueue", lambda func, *args, **kw: jobs.append(args))
+    monkeypatch.setattr("spoke.runtime.tasks.enqueue", lambda func, *args, **kw: jobs.append(args))
     return jobs
 
 
@@ -349,7 +343,7 @@ def test_a_queue_that_cannot_be_reached_fails_the_action_visibly(world, client, 
     def unreachable(*args, **kw):
         raise ConnectionError("Redis is unreachable")
 
-    monkeypatch.setattr("spoke.tasks.enqueue", unreachable)
+    monkeypatch.setattr("spoke.runtime.tasks.enqueue", unreachable)
     login(auth, w["admin"])
     r = unassign_alice(client, w, headers={"HX-Request": "true"})
     assert r.status_code == 200
@@ -394,7 +388,7 @@ def test_a_real_rq_worker_runs_the_bulk_action(
 ):
     from flask import g
 
-    from spoke import tasks
+    from spoke.runtime import tasks
 
     monkeypatch.setattr(review_jobs, "JOB_THRESHOLD", 10)
     with pg_app.app_context():

@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from spoke import clock, create_app, tasks
+from spoke import clock, create_app
 from spoke.assignment.manual import ensure_assignment
 from spoke.extensions import db
 from spoke.models import AssignmentEvent, CampaignContact
+from spoke.runtime import tasks
 from tests.factories import make_campaign, make_contacts, make_org, make_user
 
 REDIS_URL = os.environ.get("REDIS_URL", "")

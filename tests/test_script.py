@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from bs4 import BeautifulSoup
 
-from spoke import script
+from spoke.campaigns import script
 from spoke.extensions import db
 from spoke.models import Campaign
 from tests.factories import make_campaign, make_contacts, make_org, make_user

@@ -6,9 +6,10 @@ import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from spoke import clock, messaging
+from spoke import clock
 from spoke.extensions import db
 from spoke.models import CampaignContact, Message, OptOut
+from spoke.texting import messaging
 from tests.factories import give_contacts, make_campaign, make_contacts, make_org, make_user
 
 TOKEN = "twilio-auth-token"

@@ -10,9 +10,9 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from spoke.assignment import events, sql
-from spoke.db_tx import begin_write, lock_row
 from spoke.models import Assignment, Campaign
 from spoke.models import CampaignContact as CC
+from spoke.transactions import begin_write, lock_row
 
 
 @dataclass

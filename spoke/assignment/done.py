@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from spoke.assignment import events, sql
-from spoke.db_tx import begin_write, lock_row
 from spoke.models import Assignment
+from spoke.transactions import begin_write, lock_row
 
 
 @dataclass

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from spoke.assignment import events, sql
 from spoke.assignment.manual import ensure_assignment
-from spoke.db_tx import begin_write
 from spoke.models import Campaign, CampaignTeam, Membership, TeamMember, new_token
+from spoke.transactions import begin_write
 
 INACTIVE = "This assignment link is not active"
 

@@ -9,9 +9,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from spoke.assignment import events, sql
-from spoke.db_tx import begin_write, is_postgres, lock_row
 from spoke.models import Assignment, Campaign, Membership
 from spoke.models import CampaignContact as CC
+from spoke.transactions import begin_write, is_postgres, lock_row
 
 
 class AssignmentError(Exception):

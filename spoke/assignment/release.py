@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 
 from spoke.assignment import events, sql
 from spoke.clock import now
-from spoke.db_tx import begin_write
 from spoke.models import AssignmentEvent, Campaign
 from spoke.models import CampaignContact as CC
+from spoke.transactions import begin_write
 
 log = logging.getLogger(__name__)
 

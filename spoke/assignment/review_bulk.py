@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from spoke.assignment import events, sql
 from spoke.assignment.manual import ensure_assignment
 from spoke.assignment.review import ReviewError, ReviewFilter, members, org_scope, where_clause
-from spoke.db_tx import begin_write
 from spoke.models import Assignment
 from spoke.models import CampaignContact as CC
+from spoke.transactions import begin_write
 
 CHUNK = 1000
 

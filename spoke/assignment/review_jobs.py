@@ -22,8 +22,8 @@ from spoke.assignment.review_bulk import (
     texter_names,
 )
 from spoke.clock import now
-from spoke.db_tx import begin_write
 from spoke.models import BulkAction
+from spoke.transactions import begin_write
 
 JOB_THRESHOLD = 5000  # more matches than this: a job with a progress page, not the request
 RUNNING = ("queued", "running")

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from spoke.db_tx import begin_write, lock_row
 from spoke.models import Campaign
+from spoke.transactions import begin_write, lock_row
 
 log = logging.getLogger(__name__)
 

@@ -44,7 +44,7 @@ def serve_app(tmp_path: Path, ticker_interval: float = 60, **config: Any) -> Ite
 
     from spoke import create_app
     from spoke.extensions import db
-    from spoke.ticker import start_ticker
+    from spoke.runtime.ticker import start_ticker
 
     settings: dict[str, Any] = {
         "SECRET_KEY": "browser-test",

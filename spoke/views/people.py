@@ -7,18 +7,19 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from spoke import accounts, web
-from spoke import teams as team_service
-from spoke.auth import invalid_status
-from spoke.authz import (
+from spoke.accounts import accounts
+from spoke.accounts import teams as team_service
+from spoke.extensions import db
+from spoke.models import ROLES, Membership, Team
+from spoke.views import _web as web
+from spoke.views._authz import (
     admin_required,
     current_membership,
     current_org_id,
     get_team_or_404,
     staff_required,
 )
-from spoke.extensions import db
-from spoke.models import ROLES, Membership, Team
+from spoke.views.auth import invalid_status
 
 bp = Blueprint("people", __name__)
 

@@ -17,9 +17,9 @@ from sqlalchemy import JSON, Text, cast, func, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from spoke import db_tx
+from spoke import transactions
 from spoke.clock import now
-from spoke.importer_csv import (
+from spoke.contacts.csv_reader import (
     EMPTY_FILE,
     HEADER_ONLY,
     Columns,
@@ -47,8 +47,8 @@ def create_import(
     session: Session, campaign_id: int, user_id: int | None, filename: str, path: str, size: int
 ) -> ContactImport:
     """Record a queued import of an uploaded file (refused unless draft or started)."""
-    db_tx.begin_write(session)
-    campaign = db_tx.lock_row(session, Campaign, campaign_id)
+    transactions.begin_write(session)
+    campaign = transactions.lock_row(session, Campaign, campaign_id)
     if campaign is None:
         raise ImportRefused("That campaign no longer exists.")
     if campaign.status not in IMPORTABLE_STATUSES:
@@ -63,8 +63,8 @@ def create_import(
 
 def run_import(session: Session, import_id: int, region: str = "US") -> ContactImport | None:
     """Import the file of a queued ContactImport, one transaction per chunk; record the result."""
-    db_tx.begin_write(session)
-    contact_import = db_tx.lock_row(session, ContactImport, import_id)
+    transactions.begin_write(session)
+    contact_import = transactions.lock_row(session, ContactImport, import_id)
     if contact_import is None or contact_import.status != "queued":
         # Unknown, or already picked up (a retried job must not import twice).
         session.commit()
@@ -105,7 +105,7 @@ def fail_interrupted(session: Session) -> int:
     Only for the embedded mode, where imports run on this process's threads: at start-up
     none of them can still be running.
     """
-    db_tx.begin_write(session)
+    transactions.begin_write(session)
     stuck = session.scalars(
         select(ContactImport).where(ContactImport.status.in_(("queued", "running")))
     ).all()
@@ -123,7 +123,7 @@ def _refresh_statistics(session: Session) -> None:
     Autovacuum would get there within a minute or so; until then the planner believes the
     campaign has a handful of contacts and may pick plans that scan the whole table.
     """
-    if db_tx.is_postgres(session):
+    if transactions.is_postgres(session):
         session.execute(text("ANALYZE campaign_contact"))
         session.commit()
 
@@ -132,8 +132,8 @@ def _finish(
     session: Session, import_id: int, status: str, error: str = "", kept: bool = False
 ) -> None:
     session.rollback()
-    db_tx.begin_write(session)
-    contact_import = db_tx.lock_row(session, ContactImport, import_id)
+    transactions.begin_write(session)
+    contact_import = transactions.lock_row(session, ContactImport, import_id)
     if contact_import is None:
         session.rollback()
         return
@@ -206,7 +206,7 @@ class _ChunkWriter:
                 valid.append(parsed)
         self.rows_seen += len(chunk)
 
-        db_tx.begin_write(session)
+        transactions.begin_write(session)
         contact_import = session.get(ContactImport, self.import_id, populate_existing=True)
         assert contact_import is not None
         campaign = session.get(Campaign, contact_import.campaign_id)
@@ -245,7 +245,7 @@ class _ChunkWriter:
         return insert_contacts(self.session, rows)
 
     def _record_custom_names(self, campaign_id: int) -> None:
-        campaign = db_tx.lock_row(self.session, Campaign, campaign_id)
+        campaign = transactions.lock_row(self.session, Campaign, campaign_id)
         names = list(campaign.custom_field_names or [])
         added = [name for name, _ in self.columns.custom if name not in names]
         if added:
@@ -263,7 +263,7 @@ def insert_contacts(session: Session, rows: list[dict[str, Any]]) -> int:
     """
     if not rows:
         return 0
-    if not db_tx.is_postgres(session):
+    if not transactions.is_postgres(session):
         statement = sqlite.insert(CampaignContact).on_conflict_do_nothing(
             index_elements=["campaign_id", "cell"]
         )

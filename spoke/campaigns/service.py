@@ -1,7 +1,7 @@
 """Campaign rules: create, edit basics and script, start, archive, and count contacts.
 
 Every writer takes a session, does its work in one write transaction (started with
-`db_tx.begin_write`) and leaves the commit to its caller. A refusal raises `CampaignError`
+`transactions.begin_write`) and leaves the commit to its caller. A refusal raises `CampaignError`
 after rolling the transaction back, so nothing half-done can be committed by mistake.
 """
 
@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from spoke import clock, db_tx, script
+from spoke import clock, transactions
+from spoke.campaigns import script
 from spoke.models import Campaign, CampaignContact, Team
 
 TITLE_MAX = 200
@@ -79,7 +80,7 @@ def _refuse(session: Session, errors: dict[str, str]) -> CampaignError:
 
 
 def _lock_campaign(session: Session, campaign_id: int) -> Campaign:
-    campaign = db_tx.lock_row(session, Campaign, campaign_id)
+    campaign = transactions.lock_row(session, Campaign, campaign_id)
     if campaign is None:
         raise _refuse(session, {"status": "This campaign no longer exists."})
     return campaign
@@ -102,7 +103,7 @@ def create_campaign(
     title, description, errors = _validate_basics(title, description)
     if errors:
         raise CampaignError(errors)
-    db_tx.begin_write(session)
+    transactions.begin_write(session)
     campaign = Campaign(
         organization_id=organization_id, title=title, description=description, status="draft"
     )
@@ -122,7 +123,7 @@ def update_basics(
             wanted.add(int(raw))
         except (TypeError, ValueError):
             errors["teams"] = "Choose teams from this organization."
-    db_tx.begin_write(session)
+    transactions.begin_write(session)
     campaign = _lock_campaign(session, campaign_id)
     if campaign.status == "archived":
         raise _refuse(session, {"status": ARCHIVED_NO_EDIT})
@@ -149,7 +150,7 @@ def update_basics(
 def save_script(session: Session, campaign_id: int, text: str) -> Campaign:
     """Store the initial message after checking that every {field} in it exists."""
     text = text.strip()
-    db_tx.begin_write(session)
+    transactions.begin_write(session)
     campaign = _lock_campaign(session, campaign_id)
     if campaign.status == "archived":
         raise _refuse(session, {"status": ARCHIVED_NO_EDIT})
@@ -172,7 +173,7 @@ def _has_contacts(session: Session, campaign_id: int) -> bool:
 
 def start_campaign(session: Session, campaign_id: int) -> Campaign:
     """Move a draft campaign to started; it needs contacts and a valid script."""
-    db_tx.begin_write(session)
+    transactions.begin_write(session)
     campaign = _lock_campaign(session, campaign_id)
     if campaign.status == "archived":
         raise _refuse(session, {"status": ARCHIVED_NO_START})
@@ -197,7 +198,7 @@ def start_campaign(session: Session, campaign_id: int) -> Campaign:
 
 def archive_campaign(session: Session, campaign_id: int) -> Campaign:
     """Archive a draft or started campaign; archived campaigns stay read-only."""
-    db_tx.begin_write(session)
+    transactions.begin_write(session)
     campaign = _lock_campaign(session, campaign_id)
     if campaign.status == "archived":
         raise _refuse(session, {"status": "This campaign is already archived."})

@@ -29,12 +29,12 @@ class Ticker(threading.Thread):
 
     def tick(self) -> None:
         """Run one sweep in an app context; log failures, never die."""
-        from jobs.release import release_unhandled
         from spoke.extensions import db
+        from spoke.runtime import tasks
 
         with self.app.app_context():
             try:
-                release_unhandled()
+                tasks.run(tasks.RELEASE_UNHANDLED)
             except Exception:  # the next tick tries again
                 log.exception("release sweep failed")
             finally:

@@ -23,11 +23,13 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from spoke import authz, tasks, web
 from spoke.assignment import done, release, review_bulk, review_jobs
 from spoke.assignment import review as domain
 from spoke.extensions import db, htmx
 from spoke.models import Assignment, BulkAction, Campaign, CampaignContact
+from spoke.runtime import tasks
+from spoke.views import _authz as authz
+from spoke.views import _web as web
 
 log = logging.getLogger(__name__)
 
@@ -178,10 +180,8 @@ def _queue_bulk_action(
     )
     db.session.commit()
     bulk_action_id = bulk_action.id
-    from jobs import review as review_job
-
     try:
-        tasks.enqueue(review_job.run_bulk_action, bulk_action_id, background=True)
+        tasks.enqueue(tasks.RUN_BULK_ACTION, bulk_action_id, background=True)
     except Exception as exc:  # e.g. Redis is down: say so on the progress page, don't 500
         log.exception("bulk action %s did not complete", bulk_action_id)
         db.session.rollback()

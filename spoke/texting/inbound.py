@@ -5,14 +5,13 @@ from __future__ import annotations
 import logging
 
 import phonenumbers
-from flask import current_app, has_app_context
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from spoke import clock, db_tx
+from spoke import clock, transactions
+from spoke.contacts.optouts import is_opt_out_keyword, opt_out_cell
 from spoke.models import Campaign, CampaignContact, Message
-from spoke.optouts import is_opt_out_keyword, opt_out_cell
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +26,8 @@ STATUS_MAP = {
 _RANK = {"queued": 0, "sent": 1, "delivered": 2, "failed": 2}
 
 
-def normalize_cell(raw: str, region: str | None = None) -> str | None:
+def normalize_cell(raw: str, region: str = "US") -> str | None:
     """The number in E.164, or None when it cannot be read as a phone number."""
-    if region is None:
-        region = current_app.config["DEFAULT_PHONE_REGION"] if has_app_context() else "US"
     try:
         number = phonenumbers.parse((raw or "").strip(), region)
     except phonenumbers.NumberParseException:
@@ -70,6 +67,7 @@ def receive_inbound(
     to: str | None = None,
     *,
     contact_id: int | None = None,
+    region: str = "US",
 ) -> Message | None:
     """Record an inbound text once per provider id; the contact now needs a response.
 
@@ -77,11 +75,11 @@ def receive_inbound(
     contact is never changed here. `contact_id` pins the contact (the "Simulate reply"
     form). Returns None, after logging, when no started campaign texts this cell.
     """
-    cell = normalize_cell(from_cell)
+    cell = normalize_cell(from_cell, region)
     if cell is None:
         log.warning("inbound %s from unreadable number %r ignored", provider_sid, from_cell)
         return None
-    db_tx.begin_write(session)
+    transactions.begin_write(session)
     existing = _already_recorded(session, provider_sid)
     if existing is not None:
         log.info("inbound %s already recorded", provider_sid)
@@ -92,7 +90,7 @@ def receive_inbound(
             "inbound %s from %s (to %s): no started campaign texts it", provider_sid, cell, to
         )
         return None
-    contact = db_tx.lock_row(session, CampaignContact, found.id)
+    contact = transactions.lock_row(session, CampaignContact, found.id)
     assert contact is not None
     message = Message(
         contact_id=contact.id,
@@ -134,7 +132,7 @@ def apply_status_callback(
     mapped = STATUS_MAP.get((status or "").strip().lower())
     if mapped is None or not provider_sid:
         return None
-    db_tx.begin_write(session)
+    transactions.begin_write(session)
     message = session.scalars(
         select(Message)
         .where(Message.provider_sid == provider_sid)

@@ -6,7 +6,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from spoke.accounts import NotFound, ValidationError, write_transaction
+from spoke.accounts.accounts import NotFound, ValidationError, write_transaction
 from spoke.models import Membership, Team, TeamMember
 
 TEAM_TAKEN = "A team with this name already exists."

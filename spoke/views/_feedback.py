@@ -13,10 +13,10 @@ from typing import Any
 from flask import g, session, url_for
 from werkzeug.wrappers import Response
 
-from spoke import web
 from spoke.models import Campaign
+from spoke.views import _web as web
 
-FEEDBACK_KEY = "spoke.assignment_feedback"
+FEEDBACK_KEY = "spoke.views._feedback"
 
 ResponseValue = Response | str | tuple[str, int]
 

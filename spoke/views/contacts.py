@@ -22,12 +22,14 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from spoke import importer, tasks, web
-from spoke.authz import get_campaign_or_404, staff_required
 from spoke.clock import now
+from spoke.contacts import importer
 from spoke.extensions import db, htmx
 from spoke.models import Campaign, CampaignContact, ContactImport
 from spoke.models.messages import STALL_MINUTES
+from spoke.runtime import tasks
+from spoke.views import _web as web
+from spoke.views._authz import get_campaign_or_404, staff_required
 
 log = logging.getLogger(__name__)
 
@@ -102,10 +104,8 @@ def upload(campaign_id: int) -> Response:
 
 
 def _start(import_id: int) -> None:
-    from jobs import imports
-
     try:
-        tasks.enqueue(imports.run_import, import_id, background=True)
+        tasks.enqueue(tasks.RUN_IMPORT, import_id, background=True)
     except Exception as exc:  # e.g. Redis is down: say so on the import page, don't 500
         log.exception("could not start contact import %s", import_id)
         db.session.rollback()

@@ -7,11 +7,10 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from flask import current_app, has_app_context
-
 log = logging.getLogger(__name__)
 
-STATUS_ENDPOINT = "webhooks.twilio_status"
+# The path of the status webhook (spoke.views.webhooks.twilio_status), below APPLICATION_ROOT.
+STATUS_PATH = "/webhooks/twilio/status"
 
 
 class ProviderError(Exception):
@@ -89,13 +88,10 @@ class TwilioProvider:
 def status_callback_url(config: Mapping[str, Any]) -> str:
     """The public URL of our status webhook, or "" when PUBLIC_BASE_URL is not set."""
     base = str(config.get("PUBLIC_BASE_URL") or "").rstrip("/")
-    if not base or not has_app_context():
+    if not base:
         return ""
-    # Build the path without a request (jobs have none): bind the URL map ourselves.
-    adapter = current_app.url_map.bind(
-        "localhost", script_name=current_app.config.get("APPLICATION_ROOT") or "/"
-    )
-    return base + adapter.build(STATUS_ENDPOINT)
+    root = str(config.get("APPLICATION_ROOT") or "/").rstrip("/")
+    return base + root + STATUS_PATH
 
 
 def get_provider(config: Mapping[str, Any]) -> Provider:

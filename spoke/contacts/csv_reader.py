@@ -1,6 +1,6 @@
 """Reading an uploaded contacts CSV: encoding check, header, rows, per-row validation.
 
-Pure functions over text; the import itself (transactions, progress) is in spoke.importer.
+Pure functions over text; the import itself (transactions, progress) is in spoke.contacts.importer.
 """
 
 from __future__ import annotations

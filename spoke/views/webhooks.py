@@ -12,7 +12,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.wrappers import Response
 
 from spoke.extensions import db
-from spoke.inbound import apply_status_callback, receive_inbound
+from spoke.texting.inbound import apply_status_callback, receive_inbound
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ def twilio_sms() -> Response:
         request.form.get("Body", ""),
         sid,
         to=request.form.get("To") or None,
+        region=current_app.config["DEFAULT_PHONE_REGION"],
     )
     db.session.commit()
     return Response(EMPTY_TWIML, status=200, content_type="text/xml")

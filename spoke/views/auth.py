@@ -19,8 +19,9 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from spoke import accounts, web
+from spoke.accounts import accounts
 from spoke.extensions import db, htmx
+from spoke.views import _web as web
 
 bp = Blueprint("auth", __name__)
 

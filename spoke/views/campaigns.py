@@ -8,11 +8,14 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from spoke import authz, campaign_service, script, web
-from spoke.auth import invalid_status
-from spoke.campaign_service import CampaignError
+from spoke.campaigns import script
+from spoke.campaigns import service as campaign_service
+from spoke.campaigns.service import CampaignError
 from spoke.extensions import db
 from spoke.models import Campaign
+from spoke.views import _authz as authz
+from spoke.views import _web as web
+from spoke.views.auth import invalid_status
 
 bp = Blueprint("campaigns", __name__)
 

@@ -56,7 +56,7 @@ def _in_org_or_404(org_id: int) -> None:
     """404 unless the user belongs to `org_id`; switch to it if it is not the current one."""
     if org_id == current_org_id():
         return
-    from spoke.web import use_organization
+    from spoke.views._web import use_organization
 
     membership = use_organization(org_id)
     if membership is None:

@@ -1,6 +1,6 @@
 """Views: the "assignment" blueprint: Assignment Management settings, links and claims.
 
-It also routes the Texters panel (texters_views) and joining by link (join_views). The
+It also routes the Texters panel (views.texters) and joining by link (views.join). The
 fragments (campaigns/_texters.html, _assignment_management.html, _history.html and
 texting/_claim.html) are included by other pages with only `campaign` (and `assignment`) in
 their context, so they fetch their data through the template globals registered here.
@@ -22,11 +22,15 @@ from flask import (
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from spoke import assignment_feedback, authz, join_views, texters_views, web
 from spoke.assignment import claims, join, panel, settings
-from spoke.assignment_feedback import ResponseValue, campaign_fragment, remember
 from spoke.extensions import db
 from spoke.models import Assignment, Campaign
+from spoke.views import _authz as authz
+from spoke.views import _feedback as assignment_feedback
+from spoke.views import _web as web
+from spoke.views import join as join_views
+from spoke.views import texters as texters_views
+from spoke.views._feedback import ResponseValue, campaign_fragment, remember
 
 bp = Blueprint("assignment", __name__)
 

@@ -1,8 +1,8 @@
 """Messaging: send initials and replies behind the send guard, skip, opt out, deliver.
 
-Every write runs in one transaction started with `db_tx.begin_write`; callers commit, then
+Every write runs in one transaction started with `transactions.begin_write`; callers commit, then
 enqueue `jobs.sending.deliver(message_id)` for each message returned. Inbound texts and
-status callbacks live in `spoke.inbound` and are re-exported here.
+status callbacks live in `spoke.texting.inbound` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from spoke import clock, db_tx, script
-from spoke.inbound import apply_status_callback, receive_inbound
+from spoke import clock, transactions
+from spoke.campaigns import script
+from spoke.contacts.optouts import is_listed, opt_out_cell
 from spoke.models import Assignment, Campaign, CampaignContact, Message, User
-from spoke.optouts import is_listed, opt_out_cell
-from spoke.providers import Provider, ProviderError
+from spoke.texting.inbound import apply_status_callback, receive_inbound
+from spoke.texting.providers import Provider, ProviderError
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,8 @@ def _load_for_action(
     session: Session, contact_id: int, user_id: int, is_admin: bool
 ) -> tuple[CampaignContact, Campaign]:
     """Start the write, lock the contact and check the actor may act on it."""
-    db_tx.begin_write(session)
-    contact = db_tx.lock_row(session, CampaignContact, contact_id)
+    transactions.begin_write(session)
+    contact = transactions.lock_row(session, CampaignContact, contact_id)
     if contact is None:
         raise LookupError(f"contact {contact_id} does not exist")
     campaign = session.get(Campaign, contact.campaign_id)
@@ -204,8 +205,8 @@ def deliver(session: Session, message_id: int, provider: Provider) -> Message | 
         except Exception as exc:  # any provider failure must end as a visible "failed"
             log.exception("sending message %s failed", message_id)
             error = str(exc) or type(exc).__name__
-    db_tx.begin_write(session)
-    message = db_tx.lock_row(session, Message, message_id)
+    transactions.begin_write(session)
+    message = transactions.lock_row(session, Message, message_id)
     if message is None or message.status != "queued":
         return message
     if sid is not None:

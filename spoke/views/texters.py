@@ -12,11 +12,11 @@ from typing import Any
 from flask import request
 from flask_login import current_user
 
-from spoke import authz
 from spoke.assignment import manual
-from spoke.assignment_feedback import ResponseValue, campaign_fragment, remember
 from spoke.extensions import db
 from spoke.models import Campaign, User
+from spoke.views import _authz as authz
+from spoke.views._feedback import ResponseValue, campaign_fragment, remember
 
 MAX_COUNT = 1_000_000
 NUMBER_MESSAGE = "Enter a whole number, 0 or more."

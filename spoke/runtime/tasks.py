@@ -1,11 +1,13 @@
 """Run a job: on RQ when REDIS_URL is set, otherwise in this process.
 
-Web code commits first, then calls `enqueue`. Jobs are plain functions in `jobs/` that take
-ids and open their own app context, so both paths run the same code.
+Web code commits first, then calls `enqueue` with the job's dotted name (one of the names
+below). Jobs are plain functions in `jobs/` that take ids and open their own app context,
+so both paths run the same code. Naming jobs by string keeps `spoke` from importing `jobs`.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 from collections.abc import Callable
@@ -14,6 +16,22 @@ from typing import Any
 from flask import current_app
 
 log = logging.getLogger(__name__)
+
+DELIVER = "jobs.sending.deliver"
+RUN_IMPORT = "jobs.imports.run_import"
+RUN_BULK_ACTION = "jobs.review.run_bulk_action"
+RELEASE_UNHANDLED = "jobs.release.release_unhandled"
+
+
+def resolve(name: str) -> Callable[..., Any]:
+    """The job function named `name` ("package.module.function")."""
+    module_name, _, func_name = name.rpartition(".")
+    return getattr(importlib.import_module(module_name), func_name)
+
+
+def run(name: str, *args: Any) -> Any:
+    """Run job `name` now, in this process (the ticker and the CLI use this)."""
+    return resolve(name)(*args)
 
 
 def redis_connection(url: str | None = None):  # type: ignore[no-untyped-def]
@@ -28,16 +46,17 @@ def queue(url: str | None = None, name: str | None = None):  # type: ignore[no-u
     return Queue(name or current_app.config["RQ_QUEUE"], connection=redis_connection(url))
 
 
-def enqueue(func: Callable[..., Any], *args: Any, background: bool = False) -> None:
-    """Run `func(*args)` as a job.
+def enqueue(name: str, *args: Any, background: bool = False) -> None:
+    """Run job `name` with `args`.
 
     With Redis: an RQ job. Without: inline, or on a daemon thread when `background` is set
     (long work such as imports, so the request returns and a progress bar can poll).
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if app.config.get("REDIS_URL"):
-        queue().enqueue(func, *args, job_timeout=3600)
+        queue().enqueue(name, *args, job_timeout=3600)
         return
+    func = resolve(name)
     if background and app.config.get("JOBS_IN_THREAD", True):
         thread = threading.Thread(target=_run_with_app, args=(app, func, args), daemon=True)
         thread.start()

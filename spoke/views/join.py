@@ -11,10 +11,10 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from spoke import web
 from spoke.assignment import join
 from spoke.extensions import db
 from spoke.models import Assignment
+from spoke.views import _web as web
 
 ResponseValue = Response | str | tuple[str, int]
 

@@ -20,14 +20,16 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from jobs import sending
-from spoke import authz, messaging, script, tasks
-from spoke import texting_queries as q
+from spoke.campaigns import script
 from spoke.extensions import db
-from spoke.inbound import receive_inbound
 from spoke.models import Campaign, CampaignContact
-from spoke.providers import is_fake
-from spoke.web import is_fragment_request
+from spoke.runtime import tasks
+from spoke.texting import messaging
+from spoke.texting import queries as q
+from spoke.texting.inbound import receive_inbound
+from spoke.texting.providers import is_fake
+from spoke.views import _authz as authz
+from spoke.views._web import is_fragment_request
 
 bp = Blueprint("texting", __name__)
 
@@ -207,7 +209,7 @@ def send_initial(contact_id: int) -> Answer:
     except messaging.SendRefused as refusal:
         return _refused(refusal, contact, "initials")
     db.session.commit()
-    tasks.enqueue(sending.deliver, message.id)
+    tasks.enqueue(tasks.DELIVER, message.id)
     db.session.refresh(message)
     if message.status == "failed":
         return _answer(
@@ -240,7 +242,7 @@ def send_reply(contact_id: int) -> Answer:
         db.session.rollback()
         return _conversation_invalid(contact, field_error=refusal.message, draft=body)
     db.session.commit()
-    tasks.enqueue(sending.deliver, message.id)
+    tasks.enqueue(tasks.DELIVER, message.id)
     return _answer("conversation", contact)
 
 
@@ -281,7 +283,12 @@ def simulate_reply(contact_id: int) -> Answer:
     if not body:
         return _conversation_invalid(contact, simulate_error="Write the reply to simulate.")
     message = receive_inbound(
-        db.session, contact.cell, body, "SIM" + uuid.uuid4().hex, contact_id=contact.id
+        db.session,
+        contact.cell,
+        body,
+        "SIM" + uuid.uuid4().hex,
+        contact_id=contact.id,
+        region=current_app.config["DEFAULT_PHONE_REGION"],
     )
     db.session.commit()
     if message is None:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from spoke import db_tx
+from spoke import transactions
 from spoke.models import ROLES, Membership, Organization, User
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def _new_user(session: Session, name: str, email: str, password: str) -> User:
 @contextmanager
 def write_transaction(session: Session) -> Iterator[None]:
     """Run the block as one write transaction: commit on success, roll back on any error."""
-    db_tx.begin_write(session)
+    transactions.begin_write(session)
     try:
         yield
         session.commit()
@@ -115,7 +115,7 @@ def write_transaction(session: Session) -> Iterator[None]:
 
 def _lock_setup(session: Session) -> None:
     """Serialise setups: on PostgreSQL two 'no organization yet' reads never conflict."""
-    if db_tx.is_postgres(session):
+    if transactions.is_postgres(session):
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SETUP_LOCK_KEY})
 
 
@@ -230,7 +230,7 @@ def change_role(
     """Set a member's role within the owner rules; commit and return the membership."""
     with write_transaction(session):
         # One role change per organization at a time, so two owners cannot demote each other.
-        db_tx.lock_row(session, Organization, org_id)
+        transactions.lock_row(session, Organization, org_id)
         target = get_membership(session, org_id, membership_id)
         session.refresh(target)
         actor = session.scalars(

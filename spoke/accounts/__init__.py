@@ -1,0 +1,1 @@
+"""Accounts: users, organizations, memberships and teams (rules, no request)."""

@@ -1,0 +1,1 @@
+"""Campaigns: the campaign lifecycle, its settings and the Script (rules, no request)."""

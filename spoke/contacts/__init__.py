@@ -1,0 +1,1 @@
+"""Contacts: CSV import and the organization's opt-out list (rules, no request)."""

@@ -1,0 +1,1 @@
+"""Runtime: how the app runs (waitress, the ticker thread, the CLI, job dispatch)."""

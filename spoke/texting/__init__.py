@@ -1,0 +1,1 @@
+"""Texting: sending through the guard, inbound replies, providers, conversation queries."""

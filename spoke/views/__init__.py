@@ -1,0 +1,1 @@
+"""Views: request, forms and templates, one module per blueprint or page group."""
