@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from spoke.clock import now
@@ -18,9 +18,22 @@ STALL_MINUTES = 10
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 
 
+# Outbound messages not yet accepted by the provider: what the outbox re-queuer scans.
+_OUTBOX = text("status IN ('queued', 'sending')")
+
+
 class Message(db.Model):
     __tablename__ = "message"
-    __table_args__ = (Index("ix_message_contact_time", "contact_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_message_contact_time", "contact_id", "created_at"),
+        Index(
+            "ix_message_outbox",
+            "status",
+            "status_at",
+            postgresql_where=_OUTBOX,
+            sqlite_where=_OUTBOX,
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("campaign_contact.id"))
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
@@ -29,7 +42,12 @@ class Message(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), default=None)
     provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     status: Mapped[str] = mapped_column(String(12), default="queued")
-    error: Mapped[str] = mapped_column(Text, default="")
+    # When `status` last changed: the outbox clock (a row queued or sending too long is retried).
+    status_at: Mapped[datetime | None] = mapped_column(default=now)
+    # Provider attempts so far (a failed message may be retried once).
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")  # a short reason a texter may read
+    error_detail: Mapped[str] = mapped_column(Text, default="")  # provider detail, for admins
     created_at: Mapped[datetime] = mapped_column(default=now)
     updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -24,12 +25,19 @@ class Organization(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=now)
 
 
+def new_session_token() -> str:
+    """A fresh random session token (256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "user_account"
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(300))
+    # Part of the login cookie; rotating it (logout, password change, removal) ends sessions.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(default=now)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")

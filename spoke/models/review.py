@@ -31,6 +31,9 @@ class BulkAction(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=now)
     updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Where the chunked walk got to (campaign, last contact id): "Resume" continues from here.
+    resume_campaign_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    resume_contact_id: Mapped[int | None] = mapped_column(Integer, default=None)
 
     @property
     def percent(self) -> int:
