@@ -30,6 +30,11 @@ if RQ_READY:  # tests/test_rq_jobs.py skips its whole module without the service
 @pytest.fixture
 def world(ctx, monkeypatch):
     """Alice holds 70 in Alpha and 50 in Beta; Bob holds 10; 20 wait in the pool."""
+    return build_world(monkeypatch)
+
+
+def build_world(monkeypatch):
+    """The `world` fixture's organization, at T0 with a threshold of 50 and chunks of 25."""
     clock.freeze(T0)
     monkeypatch.setattr(review_jobs, "JOB_THRESHOLD", 50)
     monkeypatch.setattr(review_jobs, "CHUNK", 25)
@@ -261,7 +266,12 @@ def test_failed_page_says_how_many_stay_moved(world, client, auth):
 @pytest.fixture
 def queued(world, monkeypatch):
     """POST the action but keep its job for later: things change before it runs."""
-    jobs = []
+    return capture_jobs(monkeypatch)
+
+
+def capture_jobs(monkeypatch) -> list[tuple]:
+    """Record the arguments of every enqueued job instead of running it."""
+    jobs: list[tuple] = []
     monkeypatch.setattr("spoke.runtime.tasks.enqueue", lambda func, *args, **kw: jobs.append(args))
     return jobs
 
