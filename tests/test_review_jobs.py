@@ -392,27 +392,36 @@ def test_reassign_to_a_stranger_is_refused_before_any_job(world, client, auth):
     assert db.session.scalar(select(func.count()).select_from(BulkAction)) == 0
 
 
-@pytest.mark.skipif(not RQ_READY, reason="needs REDIS_URL and TEST_DATABASE_URL")
-def test_a_real_rq_worker_runs_the_bulk_action(
-    pg_app, redis_conn, queue_name, pg_database, monkeypatch
-):
+def alice_holds(pg_app, n: int):
+    """Alice holds n contacts of a started campaign; a client logged in as the admin.
+
+    Returns (client, Alice's id, the campaign's id, the contacts' ids).
+    """
     from flask import g
 
-    from spoke.runtime import tasks
-
-    monkeypatch.setattr(review_jobs, "JOB_THRESHOLD", 10)
     with pg_app.app_context():
         org = make_org()
         admin, alice = make_user(org, role="admin"), make_user(org)
         campaign = make_campaign(org, status="started")
         assignment = ensure_assignment(db.session, campaign.id, alice.id)[0].id
         db.session.commit()
-        make_contacts(campaign, 30, assignment_id=assignment)
-        admin_id, alice_id = admin.id, alice.id
+        ids = make_contacts(campaign, n, assignment_id=assignment)
+        admin_id, alice_id, campaign_id = admin.id, alice.id, campaign.id
     client = pg_app.test_client()
     with client.session_transaction() as sess:
         sess["_user_id"] = str(admin_id)
     g.pop("_login_user", None)  # pg_app's app context is shared with the requests
+    return client, alice_id, campaign_id, ids
+
+
+@pytest.mark.skipif(not RQ_READY, reason="needs REDIS_URL and TEST_DATABASE_URL")
+def test_a_real_rq_worker_runs_the_bulk_action(
+    pg_app, redis_conn, queue_name, pg_database, monkeypatch
+):
+    from spoke.runtime import tasks
+
+    monkeypatch.setattr(review_jobs, "JOB_THRESHOLD", 10)
+    client, alice_id, _, _ = alice_holds(pg_app, 30)
     data = {"texter": str(alice_id), "scope": "all", "action": "unassign"}
     r = client.post("/review/bulk", data=data)
     assert r.status_code == 303
