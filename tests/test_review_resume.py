@@ -226,6 +226,7 @@ def test_no_progress_for_the_stall_window_says_it_stopped_and_stops_polling(
         assert (form["method"], form["action"], form["hx-post"]) == ("post", resume, resume)
         assert form.find("input", attrs={"name": "csrf_token"}) is not None
         assert form.find("button").get_text(strip=True) == "Resume"
+        assert all(form.get("action") for form in soup.find_all("form"))
     db.session.expire_all()
     assert db.session.get(BulkAction, bulk_id).status == status  # a GET changes nothing
 
