@@ -30,6 +30,11 @@ if RQ_READY:  # tests/test_rq_jobs.py skips its whole module without the service
 @pytest.fixture
 def world(ctx, monkeypatch):
     """Alice holds 70 in Alpha and 50 in Beta; Bob holds 10; 20 wait in the pool."""
+    return build_world(monkeypatch)
+
+
+def build_world(monkeypatch):
+    """The `world` fixture's organization, at T0 with a threshold of 50 and chunks of 25."""
     clock.freeze(T0)
     monkeypatch.setattr(review_jobs, "JOB_THRESHOLD", 50)
     monkeypatch.setattr(review_jobs, "CHUNK", 25)
@@ -261,7 +266,12 @@ def test_failed_page_says_how_many_stay_moved(world, client, auth):
 @pytest.fixture
 def queued(world, monkeypatch):
     """POST the action but keep its job for later: things change before it runs."""
-    jobs = []
+    return capture_jobs(monkeypatch)
+
+
+def capture_jobs(monkeypatch) -> list[tuple]:
+    """Record the arguments of every enqueued job instead of running it."""
+    jobs: list[tuple] = []
     monkeypatch.setattr("spoke.runtime.tasks.enqueue", lambda func, *args, **kw: jobs.append(args))
     return jobs
 
@@ -382,27 +392,36 @@ def test_reassign_to_a_stranger_is_refused_before_any_job(world, client, auth):
     assert db.session.scalar(select(func.count()).select_from(BulkAction)) == 0
 
 
-@pytest.mark.skipif(not RQ_READY, reason="needs REDIS_URL and TEST_DATABASE_URL")
-def test_a_real_rq_worker_runs_the_bulk_action(
-    pg_app, redis_conn, queue_name, pg_database, monkeypatch
-):
+def alice_holds(pg_app, n: int):
+    """Alice holds n contacts of a started campaign; a client logged in as the admin.
+
+    Returns (client, Alice's id, the campaign's id, the contacts' ids).
+    """
     from flask import g
 
-    from spoke.runtime import tasks
-
-    monkeypatch.setattr(review_jobs, "JOB_THRESHOLD", 10)
     with pg_app.app_context():
         org = make_org()
         admin, alice = make_user(org, role="admin"), make_user(org)
         campaign = make_campaign(org, status="started")
         assignment = ensure_assignment(db.session, campaign.id, alice.id)[0].id
         db.session.commit()
-        make_contacts(campaign, 30, assignment_id=assignment)
-        admin_id, alice_id = admin.id, alice.id
+        ids = make_contacts(campaign, n, assignment_id=assignment)
+        admin_id, alice_id, campaign_id = admin.id, alice.id, campaign.id
     client = pg_app.test_client()
     with client.session_transaction() as sess:
         sess["_user_id"] = str(admin_id)
     g.pop("_login_user", None)  # pg_app's app context is shared with the requests
+    return client, alice_id, campaign_id, ids
+
+
+@pytest.mark.skipif(not RQ_READY, reason="needs REDIS_URL and TEST_DATABASE_URL")
+def test_a_real_rq_worker_runs_the_bulk_action(
+    pg_app, redis_conn, queue_name, pg_database, monkeypatch
+):
+    from spoke.runtime import tasks
+
+    monkeypatch.setattr(review_jobs, "JOB_THRESHOLD", 10)
+    client, alice_id, _, _ = alice_holds(pg_app, 30)
     data = {"texter": str(alice_id), "scope": "all", "action": "unassign"}
     r = client.post("/review/bulk", data=data)
     assert r.status_code == 303

@@ -5,6 +5,9 @@ then walks each campaign that has matches in keyset chunks (`id > last`, by id),
 one write transaction with one `assignment_event`. Knowing each campaign's count up front
 means no query is spent on a campaign (or a final chunk) with nothing in it: on PostgreSQL
 an empty `ORDER BY id LIMIT n` pick can turn into a scan of the whole primary key.
+
+The walk's position after each chunk, (campaign id, last contact id), is its cursor: a walk
+given a `start` cursor continues after it, so a resumed action neither repeats nor skips.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from spoke.models import CampaignContact as CC
 from spoke.transactions import begin_write
 
 CHUNK = 1000
+Cursor = tuple[int, int]  # (campaign id, last contact id moved): the walk went up to here
 
 
 @dataclass
@@ -32,8 +36,10 @@ class BulkResult:
     action: str  # "unassign" or "reassign"
     moved: int = 0
     chunks: int = 0
-    per_texter: dict[int, int] = field(default_factory=dict)
+    per_texter: dict[int, int] = field(default_factory=dict)  # this run's moves only
     names: dict[int, str] = field(default_factory=dict)
+    resumed_from: int = 0  # `moved` before this run (a resumed action)
+    cursor: Cursor | None = None  # set before each chunk's progress is recorded
 
     @property
     def message(self) -> str:
@@ -45,6 +51,11 @@ class BulkResult:
         split = ", ".join(
             f"{n:,} to {self.names.get(uid, uid)}" for uid, n in self.per_texter.items()
         )
+        if self.resumed_from:
+            since = self.moved - self.resumed_from
+            return (
+                f"Reassigned {self.moved:,} {noun}; of the {since:,} moved after resuming: {split}."
+            )
         return f"Reassigned {self.moved:,} {noun}: {split}."
 
 
@@ -77,6 +88,12 @@ ChunkMover = Callable[
 ]
 
 
+def after(cursor: Cursor) -> ColumnElement[bool]:
+    """Contacts the walk reaches after `cursor`: later campaigns, or later ids in its campaign."""
+    campaign_id, last = cursor
+    return or_(CC.campaign_id > campaign_id, and_(CC.campaign_id == campaign_id, CC.id > last))
+
+
 def _in_chunks(
     session: Session,
     where: ColumnElement[bool],
@@ -85,21 +102,27 @@ def _in_chunks(
     actor_id: int | None,
     move_chunk: ChunkMover,
     on_chunk: Progress | None = None,
+    start: Cursor | None = None,
 ) -> None:
     """Walk each campaign's matches in keyset chunks, each moved and committed on its own."""
+    if start is not None:
+        where = and_(where, after(start))
     for campaign_id, matching in _per_campaign(session, where):
-        last, done = 0, 0
+        last = start[1] if start is not None and campaign_id == start[0] else 0
+        done = 0
         while done < matching:
             size = min(chunk, matching - done)
             ids = move_chunk(session, where, campaign_id, last, size, result, actor_id)
-            if ids and on_chunk is not None:
-                on_chunk(session, result)
-            session.commit()
             if not ids:
+                session.commit()
                 break  # the rest changed meanwhile
+            last = max(ids)
+            result.cursor = (campaign_id, last)
+            if on_chunk is not None:
+                on_chunk(session, result)  # in the chunk's transaction: commits with it
+            session.commit()
             result.chunks += 1
             done += len(ids)
-            last = max(ids)
 
 
 def bulk_unassign(
@@ -110,11 +133,16 @@ def bulk_unassign(
     contact_ids: Sequence[int] | None = None,
     chunk: int = CHUNK,
     on_chunk: Progress | None = None,
+    start: Cursor | None = None,
+    moved: int = 0,
 ) -> BulkResult:
-    """Put the selected or matching held contacts back in the pool, chunk by chunk."""
+    """Put the selected or matching held contacts back in the pool, chunk by chunk.
+
+    With `start`, continue a walk after that cursor, counting on from `moved`.
+    """
     where = and_(selection(f, contact_ids), CC.assignment_id.is_not(None))
-    result = BulkResult(action="unassign")
-    _in_chunks(session, where, chunk, result, actor_id, _unassign_chunk, on_chunk)
+    result = BulkResult(action="unassign", moved=moved, resumed_from=moved)
+    _in_chunks(session, where, chunk, result, actor_id, _unassign_chunk, on_chunk, start)
     return result
 
 
@@ -127,21 +155,30 @@ def bulk_reassign(
     contact_ids: Sequence[int] | None = None,
     chunk: int = CHUNK,
     on_chunk: Progress | None = None,
+    start: Cursor | None = None,
+    moved: int = 0,
 ) -> BulkResult:
     """Move the selected or matching contacts to `texter_ids`, split evenly, chunk by chunk.
 
     The texters must be members of the organization. Contacts already held by one of them
-    stay where they are.
+    stay where they are. With `start`, continue a walk after that cursor, counting on from
+    `moved`.
     """
     chosen = list(dict.fromkeys(texter_ids))
     names = texter_names(session, f.organization_id, chosen)
-    result = BulkResult(action="reassign", names=names, per_texter={uid: 0 for uid in chosen})
+    result = BulkResult(
+        action="reassign",
+        names=names,
+        per_texter={uid: 0 for uid in chosen},
+        moved=moved,
+        resumed_from=moved,
+    )
     theirs = select(Assignment.id).where(Assignment.user_id.in_(chosen))
     where = and_(
         selection(f, contact_ids),
         or_(CC.assignment_id.is_(None), CC.assignment_id.not_in(theirs)),
     )
-    _in_chunks(session, where, chunk, result, actor_id, _reassign_chunk, on_chunk)
+    _in_chunks(session, where, chunk, result, actor_id, _reassign_chunk, on_chunk, start)
     return result
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from spoke.clock import now
 from spoke.extensions import db
+from spoke.models.messages import STALL_MINUTES
 
 
 class BulkAction(db.Model):
@@ -34,6 +35,18 @@ class BulkAction(db.Model):
     # Where the chunked walk got to (campaign, last contact id): "Resume" continues from here.
     resume_campaign_id: Mapped[int | None] = mapped_column(Integer, default=None)
     resume_contact_id: Mapped[int | None] = mapped_column(Integer, default=None)
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in ("queued", "running")
+
+    def stalled(self, at: datetime, minutes: int = STALL_MINUTES) -> bool:
+        """Queued or running with no progress for `minutes`: its worker died or never came."""
+        return self.is_running and at - self.updated_at > timedelta(minutes=minutes)
+
+    def resumable(self, at: datetime) -> bool:
+        """Stopped short of done (failed, or stalled): Resume may continue it."""
+        return self.status == "failed" or self.stalled(at)
 
     @property
     def percent(self) -> int:

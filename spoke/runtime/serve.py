@@ -21,6 +21,7 @@ def serve(app: Flask) -> None:
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
     if not app.config.get("REDIS_URL"):
+        from spoke.assignment import review_jobs
         from spoke.contacts import importer
         from spoke.extensions import db
         from spoke.runtime.ticker import start_ticker
@@ -28,6 +29,8 @@ def serve(app: Flask) -> None:
         with app.app_context():
             if stuck := importer.fail_interrupted(db.session):
                 log.warning("marked %d interrupted contact imports as failed", stuck)
+            if stuck := review_jobs.fail_interrupted(db.session):
+                log.warning("marked %d interrupted bulk actions as failed (Resume)", stuck)
 
         start_ticker(app)
         log.info("embedded mode: release sweep runs in-process every minute")

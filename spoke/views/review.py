@@ -25,8 +25,10 @@ from werkzeug.wrappers import Response
 
 from spoke.assignment import done, release, review_bulk, review_jobs
 from spoke.assignment import review as domain
+from spoke.clock import now
 from spoke.extensions import db, htmx
 from spoke.models import Assignment, BulkAction, Campaign, CampaignContact
+from spoke.models.messages import STALL_MINUTES
 from spoke.runtime import tasks
 from spoke.views import _authz as authz
 from spoke.views import _web as web
@@ -179,33 +181,68 @@ def _queue_bulk_action(
         total=total,
     )
     db.session.commit()
-    bulk_action_id = bulk_action.id
+    return _start_job(bulk_action.id)
+
+
+def _start_job(bulk_action_id: int) -> ResponseValue:
+    """Enqueue the committed, queued bulk action's job, then show its progress."""
     try:
         tasks.enqueue(tasks.RUN_BULK_ACTION, bulk_action_id, background=True)
     except Exception as exc:  # e.g. Redis is down: say so on the progress page, don't 500
         log.exception("bulk action %s did not complete", bulk_action_id)
         db.session.rollback()
         review_jobs.not_started(db.session, bulk_action_id, f"It could not be started: {exc}")
+    return _progress_or_redirect(bulk_action_id)
+
+
+def _progress_or_redirect(bulk_action_id: int, notice: str = "") -> ResponseValue:
+    """After a POST: the progress fragment for htmx, else a 303 to the progress page."""
     if web.is_fragment_request():
-        return bulk_status(bulk_action_id)
+        return bulk_status(bulk_action_id, notice=notice)
+    if notice:
+        flash(notice, "error")
     return redirect(url_for("review.bulk_status", bulk_action_id=bulk_action_id), code=303)
+
+
+def _bulk_action_or_404(bulk_action_id: int) -> BulkAction:
+    bulk_action = db.session.get(BulkAction, bulk_action_id)
+    if bulk_action is None or bulk_action.organization_id != authz.current_org_id():
+        abort(404)
+    return bulk_action
 
 
 @bp.route("/review/bulk/<int:bulk_action_id>", methods=["GET"])
 @authz.staff_required
-def bulk_status(bulk_action_id: int) -> ResponseValue:
-    """Show a bulk action's progress while it runs, then its result."""
-    bulk_action = db.session.get(BulkAction, bulk_action_id)
-    if bulk_action is None or bulk_action.organization_id != authz.current_org_id():
-        abort(404)
+def bulk_status(bulk_action_id: int, notice: str = "") -> ResponseValue:
+    """Show a bulk action's progress while it runs, then its result (or that it stopped)."""
+    bulk_action = _bulk_action_or_404(bulk_action_id)
+    at = now()
+    stalled = bulk_action.stalled(at)
     ctx = {
         "bulk": bulk_action,
         "back_href": url_for("review.index", **bulk_action.filter_args),
+        "stalled": stalled,
+        "stall_minutes": STALL_MINUTES,
+        "resumable": bulk_action.resumable(at),
+        "notice": notice,
     }
     if web.is_fragment_request():
         return render_template("review/_bulk_progress.html", **ctx)
-    running = bulk_action.status in review_jobs.RUNNING
+    running = bulk_action.is_running and not stalled
     return render_template("review/bulk.html", meta_refresh=running and not htmx, **ctx)
+
+
+@bp.route("/review/bulk/<int:bulk_action_id>/resume", methods=["POST"])
+@authz.staff_required
+def bulk_resume(bulk_action_id: int) -> ResponseValue:
+    """Resume a stopped bulk action from its last committed chunk (once, however often clicked)."""
+    _bulk_action_or_404(bulk_action_id)
+    refusal = review_jobs.resume_bulk_action(db.session, bulk_action_id, at=now())
+    db.session.commit()
+    if refusal:
+        return _progress_or_redirect(bulk_action_id, notice=refusal)
+    log.info("bulk action %s resumed by user %s", bulk_action_id, current_user.id)
+    return _start_job(bulk_action_id)
 
 
 @bp.route("/campaigns/<int:campaign_id>/release-stats", methods=["GET"])
