@@ -24,11 +24,11 @@ HELD_UNSENT = sa.text(
 
 def upgrade():
     with op.batch_alter_table('campaign', schema=None) as batch_op:
-        # server defaults fill existing campaigns: off, 60 minutes
+        # Server defaults fill existing campaigns: off, 60 minutes. Plain strings, not
+        # sa.false(): an expression default makes SQLite's batch mode rebuild the table
+        # (and the rebuild's DROP TABLE trips the foreign keys). Both databases read '0' as false.
         batch_op.add_column(
-            sa.Column(
-                'release_unsent_enabled', sa.Boolean(), nullable=False, server_default=sa.false()
-            )
+            sa.Column('release_unsent_enabled', sa.Boolean(), nullable=False, server_default='0')
         )
         batch_op.add_column(
             sa.Column('release_unsent_minutes', sa.Integer(), nullable=False, server_default='60')
