@@ -15,9 +15,10 @@ down_revision = '38d67f0e41b4'
 branch_labels = None
 depends_on = None
 
-# Held contacts never texted and never heard from (the sweep's predicate, as in the model).
+# Held contacts never texted and never heard from (as in the model; no opted_out term, so
+# SQLite can match it to the query's `opted_out = 0`).
 HELD_UNSENT = sa.text(
-    "assignment_id IS NOT NULL AND message_status = 'needs_message' AND NOT opted_out"
+    "assignment_id IS NOT NULL AND message_status = 'needs_message'"
     " AND last_inbound_at IS NULL AND last_outbound_at IS NULL"
 )
 

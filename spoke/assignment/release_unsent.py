@@ -40,7 +40,11 @@ REASON = "release_unsent"
 
 
 def held_untouched() -> ColumnElement[bool]:
-    """Held contacts never texted and never heard from (the predicate of ix_contact_held_unsent)."""
+    """Held contacts never texted, never heard from, not opted out.
+
+    All but the opted_out term are the predicate of ix_contact_held_unsent, which serves
+    both the sweep (campaign_id, assigned_at) and the admin's count.
+    """
     return and_(
         CC.assignment_id.is_not(None),
         sql.status_is("needs_message"),

@@ -33,8 +33,10 @@ _POOL_INITIALS = text(
 _POOL_REPLIES = text("assignment_id IS NULL AND message_status = 'needs_response'")
 _HELD_REPLIES = text("assignment_id IS NOT NULL AND message_status = 'needs_response'")
 # Held contacts never texted and never heard from: what Release Unsent Initials may release.
+# No `NOT opted_out` here: SQLAlchemy writes it `opted_out = 0` on SQLite, which SQLite does
+# not match to `NOT opted_out`, so the index would go unused there (the query filters it).
 _HELD_UNSENT = text(
-    "assignment_id IS NOT NULL AND message_status = 'needs_message' AND NOT opted_out"
+    "assignment_id IS NOT NULL AND message_status = 'needs_message'"
     " AND last_inbound_at IS NULL AND last_outbound_at IS NULL"
 )
 
