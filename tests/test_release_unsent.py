@@ -368,6 +368,7 @@ class TestSendAndSweep:
             pytest.skip("SQLite's single writer cannot run the two at once")
         org, texter, campaign, a = world
         [c] = held(campaign, a, 1, T0 - timedelta(hours=1))
+        texter_id = texter.id  # the thread must not touch this session's objects
         cutoff = release.cutoff_for(60)
         ids, _ = release_unsent.release_unsent_chunk(db.session, campaign.id, cutoff)
         assert ids == [c]  # released, locked, not committed
@@ -378,7 +379,7 @@ class TestSendAndSweep:
             with app.app_context():
                 sender = Session(db.engine)
                 try:
-                    messaging.send_initial(sender, c, texter.id)
+                    messaging.send_initial(sender, c, texter_id)
                     sender.commit()
                     outcome.append(None)
                 except BaseException as exc:  # reported below
