@@ -1,4 +1,8 @@
-"""Job: Release Unhandled Replies in every eligible campaign (RQ cron, ticker or CLI)."""
+"""Job: Release Unhandled Replies and Unsent Initials in every eligible campaign.
+
+Run by RQ cron, the embedded ticker or `flask release-unhandled`; the name stays
+`release_unhandled` because all three (and the tests) call it by that name.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ log = logging.getLogger(__name__)
 
 
 def release_unhandled() -> dict[str, Any]:
-    """Sweep every started campaign with the toggle on; return what was released."""
+    """Sweep every started campaign with a release toggle on; return what was released."""
     with app_context():
         from spoke.assignment import release
         from spoke.extensions import db
@@ -23,8 +27,9 @@ def release_unhandled() -> dict[str, Any]:
             raise
         result = summary.as_dict()
         log.info(
-            "release sweep: %s campaigns swept, %s replies released",
+            "release sweep: %s campaigns swept, %s replies and %s unsent initials released",
             result["campaigns_swept"],
             result["released"],
+            result["unsent_released"],
         )
         return result

@@ -337,6 +337,8 @@ class TestJobCliTicker:
             "campaigns_swept": 2,
             "released": 3,
             "by_campaign": {str(campaign.id): 3},
+            "unsent_released": 0,
+            "unsent_by_campaign": {},
         }
         assert release_unhandled()["released"] == 0  # idempotent
         assert len(release_events(campaign)) == 1

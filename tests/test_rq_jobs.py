@@ -164,6 +164,8 @@ def test_job_enqueued_and_run_by_a_real_worker(pg_app, redis_conn, queue_name, p
             "campaigns_swept": 1,
             "released": 7,
             "by_campaign": {str(campaign_id): 7},
+            "unsent_released": 0,
+            "unsent_by_campaign": {},
         }
         assert released(campaign_id) == 7
         [event] = db.session.scalars(select(AssignmentEvent)).all()

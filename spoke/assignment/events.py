@@ -17,6 +17,7 @@ REASONS = (
     "claim_initials",
     "claim_replies",
     "release_unhandled",
+    "release_unsent",
     "done_texting",
     "message_review",
     "join",

@@ -19,6 +19,7 @@ REASON_LABELS = {
     "claim_initials": "Dynamic Assignment for Initials",
     "claim_replies": "Dynamic Assignment for Replies",
     "release_unhandled": "Release Unhandled Replies",
+    "release_unsent": "Release Unsent Initials",
     "done_texting": "Done Texting",
     "message_review": "Message Review",
     "join": "Joined by link",

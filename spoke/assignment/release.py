@@ -7,11 +7,9 @@ write (which bumps `updated_at`) never resets it. The one other time that counts
 `assigned_at`, when the current holder got the contact: a reply released and then claimed
 by someone else gives that texter a full window instead of being taken back at once.
 
-The sweep works in bounded chunks, each chunk its own transaction holding both the moved
-rows and the sweep's single `assignment_event` (inserted by the first chunk, its count
-raised by the next ones). A sweep killed between chunks therefore leaves committed chunks
-complete and counted, and the rest untouched for the next run. Concurrent sweeps take
-disjoint rows (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite's single writer serialises).
+The sweep works in bounded chunks with one `assignment_event` per sweep (see
+`release_sweep`). The same job, ticker and CLI also run Release Unsent Initials
+(`release_unsent`): `sweep_all` sweeps both in every campaign that has either turned on.
 """
 
 from __future__ import annotations
@@ -25,15 +23,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from spoke.assignment import events, sql
+from spoke.assignment import release_unsent, sql
+from spoke.assignment.release_sweep import CHUNK, cutoff_for, release_chunk, sweep_chunks
 from spoke.clock import now
 from spoke.models import AssignmentEvent, Campaign
 from spoke.models import CampaignContact as CC
-from spoke.transactions import begin_write
 
 log = logging.getLogger(__name__)
-
-CHUNK = 500
 
 
 def releasable(campaign_id: int, cutoff: datetime) -> ColumnElement[bool]:
@@ -53,11 +49,6 @@ def releasable(campaign_id: int, cutoff: datetime) -> ColumnElement[bool]:
     )
 
 
-def cutoff_for(minutes: int, at: datetime | None = None) -> datetime:
-    """The latest inbound time that has waited `minutes` at time `at` (default: now)."""
-    return (at or now()) - timedelta(minutes=minutes)
-
-
 def release_unhandled_chunk(
     session: Session,
     campaign_id: int,
@@ -72,35 +63,16 @@ def release_unhandled_chunk(
     else that event's count is raised. Returns the released ids and the event id (None
     when nothing moved). The caller commits.
     """
-    begin_write(session)
-    ids = sql.move(
+    return release_chunk(
         session,
+        campaign_id,
         releasable(campaign_id, cutoff),
-        None,
-        limit=limit,
         order_by=(CC.last_inbound_at, CC.id),
-        skip_locked=True,
+        reason="release_unhandled",
+        noun="unhandled replies",
+        limit=limit,
+        event_id=event_id,
     )
-    if not ids:
-        return ids, event_id
-    if event_id is None:
-        event = events.record(
-            session,
-            campaign_id=campaign_id,
-            reason="release_unhandled",
-            actor_id=None,
-            contact_ids=ids,
-            detail=f"released {len(ids)} unhandled replies to the pool",
-        )
-        session.flush()
-        return ids, event.id
-    event = session.get(AssignmentEvent, event_id)
-    assert event is not None
-    event.contact_count += len(ids)
-    kept = (event.contact_ids or []) + ids
-    event.contact_ids = kept if len(kept) <= events.MAX_IDS_KEPT else None
-    event.detail = f"released {event.contact_count} unhandled replies to the pool"
-    return ids, event_id
 
 
 def sweep_campaign(
@@ -121,19 +93,14 @@ def sweep_campaign(
         session.commit()
         return 0
     cutoff = cutoff_for(campaign.release_unhandled_minutes)
-    released = 0
-    event_id: int | None = None
-    while True:
-        ids, event_id = release_unhandled_chunk(
-            session, campaign_id, cutoff, limit=chunk, event_id=event_id
-        )
-        session.commit()
-        released += len(ids)
-        if ids and after_chunk is not None:
-            after_chunk(released)
-        # Fewer than a chunk: the rest is done, or locked by a concurrent sweep moving it.
-        if len(ids) < chunk:
-            break
+    released = sweep_chunks(
+        session,
+        lambda limit, event_id: release_unhandled_chunk(
+            session, campaign_id, cutoff, limit=limit, event_id=event_id
+        ),
+        chunk=chunk,
+        after_chunk=after_chunk,
+    )
     if released:
         log.info("released %s unhandled replies in campaign %s", released, campaign_id)
     return released
@@ -145,35 +112,50 @@ def _eligible(campaign: Campaign) -> bool:
 
 @dataclass
 class SweepSummary:
-    """What one run of the release job did."""
+    """What one run of the release job did: replies released, and unsent initials released."""
 
     campaigns: int = 0
     released: int = 0
     by_campaign: dict[int, int] = field(default_factory=dict)
+    unsent_released: int = 0
+    unsent_by_campaign: dict[int, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {
             "campaigns_swept": self.campaigns,
             "released": self.released,
             "by_campaign": {str(k): v for k, v in self.by_campaign.items()},
+            "unsent_released": self.unsent_released,
+            "unsent_by_campaign": {str(k): v for k, v in self.unsent_by_campaign.items()},
         }
 
 
 def sweep_all(session: Session, *, chunk: int = CHUNK) -> SweepSummary:
-    """Sweep every started campaign that has Release Unhandled Replies turned on."""
+    """Sweep every started campaign with Release Unhandled Replies or Unsent Initials on."""
     campaign_ids = session.scalars(
         select(Campaign.id)
-        .where(Campaign.status == "started", Campaign.release_unhandled_enabled.is_(True))
+        .where(
+            Campaign.status == "started",
+            or_(
+                Campaign.release_unhandled_enabled.is_(True),
+                Campaign.release_unsent_enabled.is_(True),
+            ),
+        )
         .order_by(Campaign.id)
     ).all()
     session.commit()  # end the read; each chunk starts its own write transaction
     summary = SweepSummary()
     for campaign_id in campaign_ids:
-        n = sweep_campaign(session, campaign_id, chunk=chunk)
         summary.campaigns += 1
+        # Each sweep checks its own toggle; a campaign may have one on and not the other.
+        n = sweep_campaign(session, campaign_id, chunk=chunk)
         summary.released += n
         if n:
             summary.by_campaign[campaign_id] = n
+        n = release_unsent.sweep_campaign(session, campaign_id, chunk=chunk)
+        summary.unsent_released += n
+        if n:
+            summary.unsent_by_campaign[campaign_id] = n
     return summary
 
 
@@ -209,7 +191,7 @@ def countdown_text(contact: CC, campaign: Campaign, at: datetime | None = None) 
 
 @dataclass
 class ReleaseStats:
-    """The admin's numbers: unhandled replies now, and released in the last hour."""
+    """The admin's numbers: unhandled replies now, unsent initials held, recent releases."""
 
     unhandled: int
     held: int
@@ -217,10 +199,15 @@ class ReleaseStats:
     released_last_hour: int
     enabled: bool
     minutes: int
+    unsent_held: int = 0
+    unsent_released_last_hour: int = 0
+    unsent_enabled: bool = False
+    unsent_minutes: int = 60
 
 
 def release_stats(session: Session, campaign: Campaign, at: datetime | None = None) -> ReleaseStats:
-    """Count the campaign's unhandled replies (held / in the pool) and recent releases."""
+    """Count the campaign's unhandled replies (held / in the pool), unsent initials held by
+    texters, and what each release feature returned to the pool in the last hour."""
     rows = session.execute(
         select(CC.assignment_id.is_(None), func.count())
         .where(CC.campaign_id == campaign.id, sql.status_is("needs_response"))
@@ -229,18 +216,26 @@ def release_stats(session: Session, campaign: Campaign, at: datetime | None = No
     in_pool = sum(n for unassigned, n in rows if unassigned)
     held = sum(n for unassigned, n in rows if not unassigned)
     since = (at or now()) - timedelta(hours=1)
-    released = session.scalar(
-        select(func.coalesce(func.sum(AssignmentEvent.contact_count), 0)).where(
-            AssignmentEvent.campaign_id == campaign.id,
-            AssignmentEvent.created_at >= since,
-            AssignmentEvent.reason == "release_unhandled",
-        )
+    released = dict(
+        session.execute(
+            select(AssignmentEvent.reason, func.sum(AssignmentEvent.contact_count))
+            .where(
+                AssignmentEvent.campaign_id == campaign.id,
+                AssignmentEvent.created_at >= since,
+                AssignmentEvent.reason.in_(("release_unhandled", release_unsent.REASON)),
+            )
+            .group_by(AssignmentEvent.reason)
+        ).all()
     )
     return ReleaseStats(
         unhandled=held + in_pool,
         held=held,
         in_pool=in_pool,
-        released_last_hour=int(released or 0),
+        released_last_hour=int(released.get("release_unhandled") or 0),
         enabled=bool(campaign.release_unhandled_enabled),
         minutes=campaign.release_unhandled_minutes,
+        unsent_held=release_unsent.held_count(session, campaign.id),
+        unsent_released_last_hour=int(released.get(release_unsent.REASON) or 0),
+        unsent_enabled=bool(campaign.release_unsent_enabled),
+        unsent_minutes=campaign.release_unsent_minutes,
     )

@@ -18,12 +18,15 @@ TOGGLES = (
     "require_replies_handled",
     "dynamic_replies_enabled",
     "release_unhandled_enabled",
+    "release_unsent_enabled",
 )
 # Whole-number settings and their inclusive bounds.
 NUMBERS: dict[str, tuple[int, int]] = {
     "initials_batch_size": (1, 10_000),
     "replies_batch_size": (1, 10_000),
     "release_unhandled_minutes": (1, 10_080),
+    # Under 5 minutes a texter reading the script would lose their batch; a week at most.
+    "release_unsent_minutes": (5, 10_080),
 }
 FIELDS = TOGGLES + tuple(NUMBERS)
 TRUE_WORDS = frozenset({"on", "1", "true", "yes", "y"})

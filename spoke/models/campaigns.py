@@ -32,6 +32,13 @@ _POOL_INITIALS = text(
 )
 _POOL_REPLIES = text("assignment_id IS NULL AND message_status = 'needs_response'")
 _HELD_REPLIES = text("assignment_id IS NOT NULL AND message_status = 'needs_response'")
+# Held contacts never texted and never heard from: what Release Unsent Initials may release.
+# No `NOT opted_out` here: SQLAlchemy writes it `opted_out = 0` on SQLite, which SQLite does
+# not match to `NOT opted_out`, so the index would go unused there (the query filters it).
+_HELD_UNSENT = text(
+    "assignment_id IS NOT NULL AND message_status = 'needs_message'"
+    " AND last_inbound_at IS NULL AND last_outbound_at IS NULL"
+)
 
 
 def new_token() -> str:
@@ -57,6 +64,8 @@ class Campaign(db.Model):
     replies_batch_size: Mapped[int] = mapped_column(Integer, default=25)
     release_unhandled_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     release_unhandled_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    release_unsent_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    release_unsent_minutes: Mapped[int] = mapped_column(Integer, default=60)
     initials_join_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
     replies_join_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
 
@@ -128,6 +137,14 @@ class CampaignContact(db.Model):
             "last_inbound_at",
             postgresql_where=_HELD_REPLIES,
             sqlite_where=_HELD_REPLIES,
+        ),
+        # Held unsent initials by when they were assigned, for Release Unsent Initials.
+        Index(
+            "ix_contact_held_unsent",
+            "campaign_id",
+            "assigned_at",
+            postgresql_where=_HELD_UNSENT,
+            sqlite_where=_HELD_UNSENT,
         ),
         Index("ix_contact_assignment_status", "assignment_id", "message_status"),
         Index("ix_contact_campaign_status", "campaign_id", "message_status", "id"),

@@ -20,11 +20,12 @@ def init_app(app: Flask) -> None:
 @click.command("release-unhandled")
 @with_appcontext
 def release_unhandled_command() -> None:
-    """Release unhandled replies that waited too long, in every eligible campaign, once."""
+    """Release unhandled replies and unsent initials that waited too long, once."""
     result = tasks.run(tasks.RELEASE_UNHANDLED)
     click.echo(
         f"Swept {result['campaigns_swept']} campaigns; "
-        f"released {result['released']} unhandled replies to the pool."
+        f"released {result['released']} unhandled replies "
+        f"and {result['unsent_released']} unsent initials to the pool."
     )
 
 

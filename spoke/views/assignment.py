@@ -22,7 +22,7 @@ from flask import (
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from spoke.assignment import claims, join, panel, settings
+from spoke.assignment import claims, join, panel, release_unsent, settings
 from spoke.extensions import db
 from spoke.models import Assignment, Campaign
 from spoke.views import _authz as authz
@@ -80,6 +80,15 @@ def assignment_history(campaign: Campaign) -> list[panel.HistoryRow]:
 def claim_buttons(campaign: Campaign, assignment: Assignment | None) -> panel.ClaimButtons:
     """Which claim buttons the texter sees."""
     return panel.claim_buttons(campaign, assignment)
+
+
+@bp.app_template_global()
+def unsent_countdown(campaign: Campaign) -> str:
+    """ "Unsent texts go back to the pool in 14 min" for my held initials, or "" (none/off)."""
+    assignment = authz.texter_assignment(campaign)
+    if assignment is None:
+        return ""
+    return release_unsent.countdown_text(db.session, campaign, assignment.id)
 
 
 @bp.app_template_global()
