@@ -18,6 +18,7 @@ from spoke.contacts.optouts import is_listed, opt_out_cell
 from spoke.models import Assignment, Campaign, CampaignContact, Message, User
 from spoke.texting.inbound import apply_status_callback, receive_inbound
 from spoke.texting.providers import Provider, ProviderError
+from spoke.texting.segments import MAX_CHARACTERS
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ __all__ = [
     "skip_contact",
 ]
 
-MAX_BODY = 1600  # Twilio's limit for one message body.
+MAX_BODY = MAX_CHARACTERS  # Twilio's limit for one message body: refused above, never cut.
 
 REASONS = {
     "forbidden": "Only the texter holding this contact, or an admin, can do that.",
@@ -44,7 +45,11 @@ REASONS = {
     "no_script": "This campaign has no script yet, so there is nothing to send.",
     "initial_first": "Send the initial message first.",
     "empty": "Write a reply first.",
-    "too_long": f"Keep the reply under {MAX_BODY} characters.",
+    "too_long": f"Keep the reply to {MAX_BODY:,} characters. Carriers cut longer texts.",
+    "initial_too_long": (
+        f"Not sent: this contact's message is longer than {MAX_BODY:,} characters. "
+        "Ask an admin to shorten the script, or skip this contact."
+    ),
 }
 
 
@@ -118,8 +123,10 @@ def send_initial(
     body = script.render(campaign.script, contact, user.first_name if user else "").strip()
     if not body:
         raise SendRefused("no_script")
+    if len(body) > MAX_BODY:
+        raise SendRefused("initial_too_long")
     contact.message_status = "messaged"
-    return _record_outbound(session, contact, user_id, body[:MAX_BODY])
+    return _record_outbound(session, contact, user_id, body)
 
 
 def send_reply(
