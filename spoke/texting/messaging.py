@@ -17,8 +17,8 @@ from spoke import clock, transactions
 from spoke.campaigns import script
 from spoke.contacts.optouts import is_listed, opt_out_cell
 from spoke.models import Assignment, Campaign, CampaignContact, Message, User
-from spoke.texting.inbound import apply_status_callback, receive_inbound
 from spoke.texting.delivery import MAX_ATTEMPTS, deliver
+from spoke.texting.inbound import apply_status_callback, receive_inbound
 from spoke.texting.segments import MAX_CHARACTERS
 
 log = logging.getLogger(__name__)

@@ -83,7 +83,7 @@ def sweep(
     sending_timeout: float = SENDING_TIMEOUT,
     limit: int = BATCH,
 ) -> OutboxSweep:
-    """Give back stuck `sending` rows and re-queue overdue `queued` ones; caller commits, enqueues."""
+    """Give back stuck `sending` rows, re-queue overdue `queued` ones; the caller enqueues."""
     transactions.begin_write(session)
     now = clock.now()
     result = OutboxSweep()
