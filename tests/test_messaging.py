@@ -361,7 +361,12 @@ def test_status_callbacks_advance_and_record_errors(world):
     db.session.expire_all()
     assert db.session.get(Message, a).status == "delivered"
     failed = db.session.get(Message, b)
-    assert (failed.status, failed.error) == ("failed", "Error 30003: Unreachable")
+    # A short reason for the texter, the provider's words for admins (issue 12).
+    assert (failed.status, failed.error, failed.error_detail) == (
+        "failed",
+        "Not delivered: the phone was off or out of reach.",
+        "Error 30003: Unreachable",
+    )
 
 
 def test_get_provider_by_config():
