@@ -211,7 +211,7 @@ def test_a_provider_failure_shows_a_reason_and_keeps_the_redacted_detail_for_adm
     _org, admin, _texter, _campaign, ids = world
     twilio(app, monkeypatch, answer)
     response = texter_client.post(f"/texting/contacts/{ids[0]}/send", headers=HX)
-    assert reason in text_of(response)
+    assert f"Not sent to First0 Last0: {reason.removeprefix('Not sent: ')}" in text_of(response)
     failed = db.session.scalars(select(Message)).one()
     assert (failed.status, failed.error) == ("failed", reason)
     assert detail in failed.error_detail and SID not in failed.error_detail
