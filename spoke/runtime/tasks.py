@@ -94,6 +94,9 @@ def enqueue_or_leave(name: str, *args: Any) -> bool:
         enqueue(name, *args)
     except Exception:
         log.warning("could not run %s%r now; the outbox sweep will", name, args, exc_info=True)
+        from spoke.extensions import db
+
+        db.session.rollback()  # an in-process run may have left its transaction failed
         return False
     return True
 
