@@ -29,10 +29,10 @@ test: $(STAMP) ## Set up and run the whole test suite (layer contracts first)
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-worker: $(STAMP) ## Scale-out: run an RQ worker (needs REDIS_URL and DATABASE_URL)
-	$(BIN)/rq worker --url "$$REDIS_URL" --with-scheduler "$${RQ_QUEUE:-spoke}"
+worker: $(STAMP) ## Scale-out: run an RQ worker, restarted with a backoff if it exits (REDIS_URL, DATABASE_URL)
+	$(BIN)/python -m spoke.runtime.worker
 
-cron: $(STAMP) ## Scale-out: run the RQ cron process that enqueues the release sweep every minute
+cron: $(STAMP) ## Scale-out: run the RQ cron process that enqueues the release and outbox sweeps every minute
 	$(BIN)/rq cron --url "$$REDIS_URL" jobs/cron.py
 
 lint: $(STAMP) ## Lint, check formatting and the layer contracts

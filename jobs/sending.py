@@ -6,7 +6,7 @@ from jobs.context import app_context
 
 
 def deliver(message_id: int) -> None:
-    """Send one queued message through the configured provider and record the outcome."""
+    """Send one queued message (if this job wins its claim) and record the outcome."""
     with app_context() as app:
         from spoke.extensions import db
         from spoke.texting import messaging

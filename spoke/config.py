@@ -18,6 +18,8 @@ ENV_KEYS = (
     "PUBLIC_BASE_URL",
     "DEFAULT_PHONE_REGION",
     "RQ_QUEUE",
+    "OUTBOX_REQUEUE_SECONDS",
+    "OUTBOX_SENDING_TIMEOUT_SECONDS",
 )
 
 
@@ -44,6 +46,10 @@ def defaults(instance_path: str) -> dict[str, object]:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": "",
         "RQ_QUEUE": "spoke",
+        # The outbox sweep: re-queue texts queued longer than this; give back texts left
+        # `sending` longer than that (a killed worker). See spoke/texting/outbox.py.
+        "OUTBOX_REQUEUE_SECONDS": 120,
+        "OUTBOX_SENDING_TIMEOUT_SECONDS": 300,
         "SMS_PROVIDER": "fake",
         "TWILIO_ACCOUNT_SID": "",
         "TWILIO_AUTH_TOKEN": "",

@@ -111,13 +111,22 @@ def test_the_fake_provider_sends_with_a_fake_id(world):
 
 
 @pytest.mark.parametrize(
-    "error, shown",
+    "error, shown, detail",
     [
-        (ProviderError("Twilio error 21211: bad To"), "Twilio error 21211: bad To"),
-        (ConnectionError("network down"), "network down"),
+        (
+            ProviderError("Twilio error 21211: bad To", code=21211),
+            "Not sent: the carrier rejected the number.",
+            "Twilio error 21211: bad To",
+        ),
+        (
+            ConnectionError("network down"),
+            "Not sent: something went wrong while sending. Try again in a minute.",
+            "ConnectionError: network down",
+        ),
     ],
 )
-def test_a_provider_failure_marks_the_message_failed_with_the_error(world, error, shown):
+def test_a_provider_failure_marks_the_message_failed_with_the_error(world, error, shown, detail):
+    """The texter reads a short reason; the provider's words are kept for admins (issue 12)."""
     _org, _admin, texter, _campaign, ids = world
     msg_id = messaging.send_initial(db.session, ids[0], texter.id).id
     db.session.commit()
@@ -125,6 +134,7 @@ def test_a_provider_failure_marks_the_message_failed_with_the_error(world, error
     db.session.commit()
     msg = db.session.get(Message, msg_id)
     assert (msg.status, msg.error, msg.provider_sid) == ("failed", shown, None)
+    assert msg.error_detail == detail
 
 
 def test_deliver_does_not_send_to_a_contact_who_opted_out_meanwhile(world):
@@ -351,7 +361,12 @@ def test_status_callbacks_advance_and_record_errors(world):
     db.session.expire_all()
     assert db.session.get(Message, a).status == "delivered"
     failed = db.session.get(Message, b)
-    assert (failed.status, failed.error) == ("failed", "Error 30003: Unreachable")
+    # A short reason for the texter, the provider's words for admins (issue 12).
+    assert (failed.status, failed.error, failed.error_detail) == (
+        "failed",
+        "Not delivered: the phone was off or out of reach.",
+        "Error 30003: Unreachable",
+    )
 
 
 def test_get_provider_by_config():

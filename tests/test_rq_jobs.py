@@ -29,6 +29,8 @@ PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 ROOT = Path(__file__).resolve().parent.parent
 RQ = str(Path(sys.executable).parent / "rq")
 JOB_NAME = "jobs.release.release_unhandled"
+OUTBOX_JOB = "jobs.outbox.sweep_outbox"  # `rq cron` runs both sweeps (issue 12)
+CRON_JOBS = (JOB_NAME, OUTBOX_JOB)
 
 if not (REDIS_URL and PG_URL):
     reason = "needs REDIS_URL (a real redis-server) and TEST_DATABASE_URL (PostgreSQL)"
@@ -83,15 +85,17 @@ def redis_conn(pg_app, queue_name):
         + list(queue.finished_job_registry.get_job_ids())
         + list(queue.failed_job_registry.get_job_ids())
     ):
-        conn.zrem(f"rq:cron_job:{JOB_NAME}:jobs", job_id)
+        for name in CRON_JOBS:
+            conn.zrem(f"rq:cron_job:{name}:jobs", job_id)
         conn.delete(f"rq:job:{job_id}", f"rq:results:{job_id}")
     queue.empty()
     for key in conn.scan_iter(f"rq:*{queue_name}*"):  # queue, registries, named workers
         conn.delete(key)
     conn.srem("rq:queues", f"rq:queue:{queue_name}")
     conn.srem("rq:workers", f"rq:worker:{queue_name}-worker")
-    if not conn.zcard(f"rq:cron_job:{JOB_NAME}:jobs"):  # nobody else's cron uses the name
-        conn.zrem("rq:cron_jobs", JOB_NAME)
+    for name in CRON_JOBS:
+        if not conn.zcard(f"rq:cron_job:{name}:jobs"):  # nobody else's cron uses the name
+            conn.zrem("rq:cron_jobs", name)
 
 
 def overdue_replies(n_due: int, n_fresh: int) -> tuple[int, list[int]]:
@@ -180,17 +184,15 @@ def test_cron_config_registers_and_enqueues_the_sweep(pg_app, redis_conn, queue_
 
     scheduler = CronScheduler(connection=redis_conn)
     scheduler.load_config_from_file("jobs/cron.py")
-    [cron_job] = scheduler.get_jobs()
-    assert (cron_job.func_name, cron_job.queue_name, cron_job.interval) == (
-        JOB_NAME,
-        queue_name,
-        60,
-    )
-    assert scheduler.enqueue_jobs() == [cron_job]
+    cron_jobs = scheduler.get_jobs()
+    assert {(j.func_name, j.queue_name, j.interval) for j in cron_jobs} == {
+        (name, queue_name, 60) for name in CRON_JOBS
+    }
+    assert sorted(j.func_name for j in scheduler.enqueue_jobs()) == sorted(CRON_JOBS)
     assert scheduler.enqueue_jobs() == []  # not again within the minute
     queue = Queue(queue_name, connection=redis_conn)
-    [job_id] = queue.get_job_ids()
-    assert Job.fetch(job_id, connection=redis_conn).func_name == JOB_NAME
+    enqueued = [Job.fetch(i, connection=redis_conn).func_name for i in queue.get_job_ids()]
+    assert sorted(enqueued) == sorted(CRON_JOBS)
 
 
 def test_rq_cron_process_feeds_the_worker(pg_app, redis_conn, queue_name, pg_database):
@@ -211,14 +213,14 @@ def test_rq_cron_process_feeds_the_worker(pg_app, redis_conn, queue_name, pg_dat
     queue = Queue(queue_name, connection=redis_conn)
     try:
         deadline = time.monotonic() + 30
-        while queue.count == 0 and time.monotonic() < deadline and cron.poll() is None:
+        while queue.count < len(CRON_JOBS) and time.monotonic() < deadline and cron.poll() is None:
             time.sleep(0.2)
     finally:
         cron.terminate()
         _, err = cron.communicate(timeout=30)
         for key in redis_conn.scan_iter(f"rq:cron_scheduler:*:{cron.pid}:*"):
             redis_conn.delete(key)
-    assert queue.count == 1, err
+    assert queue.count == len(CRON_JOBS), err  # the release sweep and the outbox sweep
     proc = run_worker(queue_name, pg_database)
     assert proc.returncode == 0, proc.stderr
     with pg_app.app_context():

@@ -435,10 +435,11 @@ def test_a_failed_send_shows_the_error_on_the_conversation(w, client, app, monke
     response = client.post(f"/texting/contacts/{w.ids[0]}/send", headers=HX)
     assert "Not sent to First0 Last0" in text_of(response)
     failed = db.session.scalars(select(Message)).one()
-    assert failed.status == "failed" and "21610" in failed.error
+    assert failed.status == "failed" and "21610" in failed.error_detail
+    # The texter reads why in plain words; Twilio's own text is for admins (issue 12).
     shown = text_of(client.get(f"/texting/contacts/{w.ids[0]}"))
-    assert "Failed: Twilio error 21610" in shown
-    assert "Attempt to send to unsubscribed recipient" in shown
+    assert "Not sent: this number has blocked our texts" in shown
+    assert "Twilio error" not in shown and "unsubscribed recipient" not in shown
 
 
 # --- Simulate reply (fake provider) ---------------------------------------------------------

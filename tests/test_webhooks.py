@@ -173,8 +173,10 @@ def test_undelivered_is_recorded_as_failed_with_the_error(world, client):
     assert response.status_code == 204
     db.session.expire_all()
     message = db.session.get(Message, message_id)
-    assert (message.status, message.error) == (
+    # A short reason for the texter, the provider's words for admins (issue 12).
+    assert (message.status, message.error, message.error_detail) == (
         "failed",
+        "Not delivered: the phone was off or out of reach.",
         "Error 30003: Unreachable destination handset",
     )
 

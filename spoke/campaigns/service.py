@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from spoke import clock, transactions
 from spoke.campaigns import script
 from spoke.models import Campaign, CampaignContact, Team
+from spoke.texting import segments
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 5000
@@ -60,6 +61,7 @@ class Preview:
     contact_name: str
     is_sample: bool
     error: str = ""
+    length: segments.SmsLength = segments.measure("")
 
 
 def _validate_basics(title: str, description: str) -> tuple[str, str, dict[str, str]]:
@@ -154,12 +156,21 @@ def save_script(session: Session, campaign_id: int, text: str) -> Campaign:
     campaign = _lock_campaign(session, campaign_id)
     if campaign.status == "archived":
         raise _refuse(session, {"status": ARCHIVED_NO_EDIT})
-    error = script_error(text, campaign.custom_field_names or [])
+    error = script_error(text, campaign.custom_field_names or []) or _too_long(
+        session, campaign, text
+    )
     if error:
         raise _refuse(session, {"script": error})
     campaign.script = text
     session.flush()
     return campaign
+
+
+def _too_long(session: Session, campaign: Campaign, text: str) -> str:
+    """Why `text` is too long to text, as typed or filled in for the first contact; or ""."""
+    return (
+        segments.measure(text).refusal or preview_script(session, campaign, text, "").length.refusal
+    )
 
 
 def _has_contacts(session: Session, campaign_id: int) -> bool:
@@ -281,6 +292,7 @@ def preview_script(
         sample = script.sample_contact(custom)
         rendered = script.render(text, sample, texter_first_name)
         name = f"{sample.first_name} {sample.last_name}"
-        return Preview(rendered, name, is_sample=True, error=error)
+        return Preview(rendered, name, True, error, segments.measure(rendered.strip()))
     rendered = script.render(text, contact, texter_first_name)
-    return Preview(rendered, contact.display_name, is_sample=False, error=error)
+    length = segments.measure(rendered.strip())
+    return Preview(rendered, contact.display_name, False, error, length)

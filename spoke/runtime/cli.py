@@ -1,4 +1,4 @@
-"""Command-line tools: `flask create-admin` and `flask release-unhandled`."""
+"""Command-line tools: `flask create-admin`, `flask release-unhandled`, `flask sweep-outbox`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from spoke.runtime import tasks
 def init_app(app: Flask) -> None:
     """Register the `flask` commands."""
     app.cli.add_command(release_unhandled_command)
+    app.cli.add_command(sweep_outbox_command)
     app.cli.add_command(create_admin_command)
 
 
@@ -26,6 +27,17 @@ def release_unhandled_command() -> None:
         f"Swept {result['campaigns_swept']} campaigns; "
         f"released {result['released']} unhandled replies "
         f"and {result['unsent_released']} unsent initials to the pool."
+    )
+
+
+@click.command("sweep-outbox")
+@with_appcontext
+def sweep_outbox_command() -> None:
+    """Re-queue texts that waited too long or were left sending by a stopped worker, once."""
+    result = tasks.run(tasks.SWEEP_OUTBOX)
+    click.echo(
+        f"Re-queued {result['requeued']} waiting texts; "
+        f"gave back {result['given_back']} left sending by a stopped worker."
     )
 
 

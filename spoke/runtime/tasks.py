@@ -21,6 +21,14 @@ DELIVER = "jobs.sending.deliver"
 RUN_IMPORT = "jobs.imports.run_import"
 RUN_BULK_ACTION = "jobs.review.run_bulk_action"
 RELEASE_UNHANDLED = "jobs.release.release_unhandled"
+SWEEP_OUTBOX = "jobs.outbox.sweep_outbox"
+
+# A delivery is short: the provider's HTTP call is bounded at 30 s (providers.py) and the
+# outbox gives back a row left `sending` after 300 s, so the job must end well before that.
+DELIVER_TIMEOUT = 120
+# A delivery that raises (a database blip; provider refusals are recorded, not raised) is
+# retried by RQ with a backoff; the retries wait in RQ's scheduler (`rq worker --with-scheduler`).
+DELIVER_RETRY_INTERVALS = (10, 30, 60)
 
 
 def resolve(name: str) -> Callable[..., Any]:
@@ -37,7 +45,10 @@ def run(name: str, *args: Any) -> Any:
 def redis_connection(url: str | None = None):  # type: ignore[no-untyped-def]
     from redis import Redis
 
-    return Redis.from_url(url or current_app.config["REDIS_URL"])
+    # Bounded: a web request enqueueing to an unreachable Redis answers in seconds, not minutes.
+    return Redis.from_url(
+        url or current_app.config["REDIS_URL"], socket_connect_timeout=3, socket_timeout=10
+    )
 
 
 def queue(url: str | None = None, name: str | None = None):  # type: ignore[no-untyped-def]
@@ -54,7 +65,7 @@ def enqueue(name: str, *args: Any, background: bool = False) -> None:
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if app.config.get("REDIS_URL"):
-        queue().enqueue(name, *args, job_timeout=3600)
+        queue().enqueue(name, *args, **_rq_options(name))
         return
     func = resolve(name)
     if background and app.config.get("JOBS_IN_THREAD", True):
@@ -62,6 +73,32 @@ def enqueue(name: str, *args: Any, background: bool = False) -> None:
         thread.start()
         return
     func(*args)
+
+
+def _rq_options(name: str) -> dict[str, Any]:
+    if name != DELIVER:
+        return {"job_timeout": 3600}
+    from rq import Retry
+
+    retry = Retry(max=len(DELIVER_RETRY_INTERVALS), interval=list(DELIVER_RETRY_INTERVALS))
+    return {"job_timeout": DELIVER_TIMEOUT, "retry": retry}
+
+
+def enqueue_or_leave(name: str, *args: Any) -> bool:
+    """Enqueue an outbox job (its row is already committed); False when that failed.
+
+    Redis down, or the in-process run raising, must not fail the request that committed
+    the row: the outbox sweep (`SWEEP_OUTBOX`) finds the row still `queued` and tries again.
+    """
+    try:
+        enqueue(name, *args)
+    except Exception:
+        log.warning("could not run %s%r now; the outbox sweep will", name, args, exc_info=True)
+        from spoke.extensions import db
+
+        db.session.rollback()  # an in-process run may have left its transaction failed
+        return False
+    return True
 
 
 def _run_with_app(app: Any, func: Callable[..., Any], args: tuple[Any, ...]) -> None:

@@ -12,18 +12,54 @@ from sqlalchemy.orm import Session
 from spoke import clock, transactions
 from spoke.contacts.optouts import is_opt_out_keyword, opt_out_cell
 from spoke.models import Campaign, CampaignContact, Message
+from spoke.texting import failures
 
 log = logging.getLogger(__name__)
 
-# Provider statuses we record, and the order they may advance in (never backwards).
-STATUS_MAP = {
-    "queued": "queued",
+# Delivery status callbacks arrive in any order (Twilio sends each from a different hop and
+# retries them), so what a callback may change is one table, keyed on (the status we hold,
+# what the provider reports). Twilio's statuses are first folded into four reports:
+REPORTS = {
+    "accepted": "sent",  # the provider has it: not yet on the handset
+    "scheduled": "sent",
+    "queued": "sent",
+    "sending": "sent",
     "sent": "sent",
-    "delivered": "delivered",
-    "failed": "failed",
-    "undelivered": "failed",
+    "delivered": "delivered",  # the carrier confirmed the handset got it
+    "read": "delivered",
+    "undelivered": "undelivered",  # the carrier could not deliver it
+    "failed": "failed",  # the provider could not send it
+    "canceled": "failed",
 }
-_RANK = {"queued": 0, "sent": 1, "delivered": 2, "failed": 2}
+
+# (held, reported) -> (new status, what happens to error / error_detail):
+#   "set"   record the provider's reason (and detail) for the failure
+#   "clear" the text arrived after all: no error is left to show
+#   "keep"  nothing changes
+# The rules: `delivered` is final (the handset has it; any later report is stale or wrong).
+# A carrier's terminal answer (delivered, undelivered, failed) wins over `sent`, whatever
+# order they come in, and a late `sent` never undoes one. `failed` then `delivered` ends
+# delivered with the old error cleared; the first failure's reason is kept over a second.
+# Our own `queued`/`sending` rows carry no provider id yet, but are listed so the table is whole.
+_ON_THE_WAY = {
+    "sent": ("sent", "keep"),
+    "delivered": ("delivered", "clear"),
+    "undelivered": ("failed", "set"),
+    "failed": ("failed", "set"),
+}
+TRANSITIONS: dict[tuple[str, str], tuple[str, str]] = {
+    **{("queued", r): to for r, to in _ON_THE_WAY.items()},
+    **{("sending", r): to for r, to in _ON_THE_WAY.items()},
+    **{("sent", r): to for r, to in _ON_THE_WAY.items()},
+    ("delivered", "sent"): ("delivered", "keep"),
+    ("delivered", "delivered"): ("delivered", "keep"),
+    ("delivered", "undelivered"): ("delivered", "keep"),
+    ("delivered", "failed"): ("delivered", "keep"),
+    ("failed", "sent"): ("failed", "keep"),
+    ("failed", "delivered"): ("delivered", "clear"),
+    ("failed", "undelivered"): ("failed", "keep"),
+    ("failed", "failed"): ("failed", "keep"),
+}
 
 
 def normalize_cell(raw: str, region: str = "US") -> str | None:
@@ -128,9 +164,9 @@ def apply_status_callback(
     error_code: str | None = None,
     error_message: str | None = None,
 ) -> Message | None:
-    """Record the provider's delivery status on our outbound message (undelivered = failed)."""
-    mapped = STATUS_MAP.get((status or "").strip().lower())
-    if mapped is None or not provider_sid:
+    """Apply the provider's delivery status to our outbound message, by `TRANSITIONS`."""
+    report = REPORTS.get((status or "").strip().lower())
+    if report is None or not provider_sid:
         return None
     transactions.begin_write(session)
     message = session.scalars(
@@ -142,12 +178,18 @@ def apply_status_callback(
     if message is None or message.direction != "out":
         log.info("status %s for unknown message %s ignored", status, provider_sid)
         return None
-    # Callbacks can arrive out of order: a late "sent" must not undo "delivered".
-    if _RANK[mapped] < _RANK.get(message.status, 0):
+    rule = TRANSITIONS.get((message.status, report))
+    if rule is None:
         return message
-    message.status = mapped
-    if mapped == "failed":
+    new_status, error_rule = rule
+    if new_status != message.status:
+        message.status, message.status_at = new_status, clock.now()
+    if error_rule == "clear":
+        message.error = message.error_detail = ""
+    elif error_rule == "set":
         parts = [p for p in (error_code and f"Error {error_code}", error_message) if p]
-        message.error = ": ".join(parts) or message.error or "Not delivered"
+        message.error = failures.reason_for_code(error_code, failures.UNDELIVERED)
+        message.error_detail = failures.redact(": ".join(parts) or f"Reported {status}")
+        log.warning("message %s %s: %s", message.id, status, message.error_detail)
     session.flush()
     return message

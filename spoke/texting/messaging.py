@@ -1,8 +1,9 @@
-"""Messaging: send initials and replies behind the send guard, skip, opt out, deliver.
+"""Messaging: send initials and replies behind the send guard, skip, opt out, Retry.
 
 Every write runs in one transaction started with `transactions.begin_write`; callers commit, then
-enqueue `jobs.sending.deliver(message_id)` for each message returned. Inbound texts and
-status callbacks live in `spoke.texting.inbound` and are re-exported here.
+enqueue `jobs.sending.deliver(message_id)` for each message returned. Delivery lives in
+`spoke.texting.delivery`, inbound texts and status callbacks in `spoke.texting.inbound`; both
+are re-exported here.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from spoke import clock, transactions
 from spoke.campaigns import script
 from spoke.contacts.optouts import is_listed, opt_out_cell
 from spoke.models import Assignment, Campaign, CampaignContact, Message, User
+from spoke.texting.delivery import MAX_ATTEMPTS, deliver
 from spoke.texting.inbound import apply_status_callback, receive_inbound
-from spoke.texting.providers import Provider, ProviderError
+from spoke.texting.segments import MAX_CHARACTERS
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +30,13 @@ __all__ = [
     "deliver",
     "opt_out_contact",
     "receive_inbound",
+    "retry_message",
     "send_initial",
     "send_reply",
     "skip_contact",
 ]
 
-MAX_BODY = 1600  # Twilio's limit for one message body.
+MAX_BODY = MAX_CHARACTERS  # Twilio's limit for one message body: refused above, never cut.
 
 REASONS = {
     "forbidden": "Only the texter holding this contact, or an admin, can do that.",
@@ -44,7 +47,13 @@ REASONS = {
     "no_script": "This campaign has no script yet, so there is nothing to send.",
     "initial_first": "Send the initial message first.",
     "empty": "Write a reply first.",
-    "too_long": f"Keep the reply under {MAX_BODY} characters.",
+    "not_failed": "Only a text that failed can be retried.",
+    "retried": "This text was already retried once, so it cannot be retried again.",
+    "too_long": f"Keep the reply to {MAX_BODY:,} characters. Carriers cut longer texts.",
+    "initial_too_long": (
+        f"Not sent: this contact's message is longer than {MAX_BODY:,} characters. "
+        "Ask an admin to shorten the script, or skip this contact."
+    ),
 }
 
 
@@ -118,8 +127,10 @@ def send_initial(
     body = script.render(campaign.script, contact, user.first_name if user else "").strip()
     if not body:
         raise SendRefused("no_script")
+    if len(body) > MAX_BODY:
+        raise SendRefused("initial_too_long")
     contact.message_status = "messaged"
-    return _record_outbound(session, contact, user_id, body[:MAX_BODY])
+    return _record_outbound(session, contact, user_id, body)
 
 
 def send_reply(
@@ -184,35 +195,23 @@ def opt_out_contact(
     return contact
 
 
-def deliver(session: Session, message_id: int, provider: Provider) -> Message | None:
-    """Hand one queued outbound message to the provider; record "sent" or "failed" + error."""
-    message = session.get(Message, message_id)
-    if message is None or message.direction != "out" or message.status != "queued":
-        return message  # already handled: never send twice
-    contact = message.contact
-    to, body = contact.cell, message.body
-    opted_out = contact.opted_out or is_listed(session, contact.campaign.organization_id, to)
-    # Do not hold a transaction (or SQLite's write lock) across the provider's HTTP call.
-    session.commit()
-    sid, error = None, ""
-    if opted_out:
-        error = "Not sent: the contact opted out."
-    else:
-        try:
-            sid = provider.send(to, body)
-        except ProviderError as exc:
-            error = str(exc)
-        except Exception as exc:  # any provider failure must end as a visible "failed"
-            log.exception("sending message %s failed", message_id)
-            error = str(exc) or type(exc).__name__
-    transactions.begin_write(session)
+def retry_message(
+    session: Session, message_id: int, user_id: int, *, is_admin: bool = False
+) -> Message:
+    """Queue a failed text again, once, behind the same send guard as a first send."""
+    found = session.get(Message, message_id)
+    if found is None or found.direction != "out":
+        raise LookupError(f"outbound message {message_id} does not exist")
+    contact, campaign = _load_for_action(session, found.contact_id, user_id, is_admin)
     message = transactions.lock_row(session, Message, message_id)
-    if message is None or message.status != "queued":
-        return message
-    if sid is not None:
-        message.status, message.provider_sid = "sent", sid
-    else:
-        message.status, message.error = "failed", error
-        log.warning("message %s failed: %s", message_id, error)
+    assert message is not None
+    if message.status != "failed":
+        raise SendRefused("not_failed")
+    if message.attempts >= MAX_ATTEMPTS:
+        raise SendRefused("retried")
+    _check_sendable(session, contact, campaign)
+    message.status, message.status_at = "queued", clock.now()
+    # A late callback for the failed attempt must not land on the new one.
+    message.provider_sid, message.error, message.error_detail = None, "", ""
     session.flush()
     return message

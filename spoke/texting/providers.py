@@ -7,6 +7,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from spoke.texting import failures
+
 log = logging.getLogger(__name__)
 
 # The path of the status webhook (spoke.views.webhooks.twilio_status), below APPLICATION_ROOT.
@@ -14,7 +16,12 @@ STATUS_PATH = "/webhooks/twilio/status"
 
 
 class ProviderError(Exception):
-    """A send the provider refused; the message is shown to the texter as is."""
+    """A send the provider refused: `str()` is the detail for admins, `reason` for the texter."""
+
+    def __init__(self, detail: str, *, code: int | None = None, reason: str = "") -> None:
+        super().__init__(detail)
+        self.code = code
+        self.reason = reason or failures.reason_for_code(code, failures.REJECTED)
 
 
 class Provider(Protocol):
@@ -49,7 +56,9 @@ class TwilioProvider:
         from_number: str = "",
         messaging_service_sid: str = "",
         status_callback: str = "",
+        timeout: float = 30,
     ) -> None:
+        self.timeout = timeout
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.from_number = from_number
@@ -58,14 +67,20 @@ class TwilioProvider:
 
     def send(self, to: str, body: str) -> str:
         """Create the message at Twilio; return its MessageSid."""
+        import requests
         from twilio.base.exceptions import TwilioException, TwilioRestException
+        from twilio.http.http_client import TwilioHttpClient
         from twilio.rest import Client
 
         if not (self.account_sid and self.auth_token):
-            raise ProviderError("Twilio is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN).")
+            raise ProviderError(
+                "Twilio is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN).",
+                reason=failures.NOT_CONFIGURED,
+            )
         if not (self.from_number or self.messaging_service_sid):
             raise ProviderError(
-                "Twilio has no sender (TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID)."
+                "Twilio has no sender (TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID).",
+                reason=failures.NOT_CONFIGURED,
             )
         params: dict[str, Any] = {"to": to, "body": body}
         if self.from_number:
@@ -74,14 +89,22 @@ class TwilioProvider:
             params["messaging_service_sid"] = self.messaging_service_sid
         if self.status_callback:
             params["status_callback"] = self.status_callback
+        secrets = (self.account_sid, self.auth_token)
+        # A bounded HTTP call, so a hung connection cannot outlive the outbox's sending timeout.
+        http = TwilioHttpClient(timeout=self.timeout)
         try:
-            message = Client(self.account_sid, self.auth_token).messages.create(**params)
+            client = Client(self.account_sid, self.auth_token, http_client=http)
+            message = client.messages.create(**params)
         except TwilioRestException as exc:
             # str(exc) is colourised terminal output; keep what a person can read.
             code = f" {exc.code}" if exc.code else ""
-            raise ProviderError(f"Twilio error{code}: {exc.msg or 'request failed'}") from exc
+            detail = failures.redact(f"Twilio error{code}: {exc.msg or 'request failed'}", secrets)
+            raise ProviderError(detail, code=exc.code) from exc
         except TwilioException as exc:
-            raise ProviderError(f"Twilio error: {exc}") from exc
+            raise ProviderError(failures.redact(f"Twilio error: {exc}", secrets)) from exc
+        except requests.RequestException as exc:
+            detail = failures.redact(f"{type(exc).__name__}: {exc}", secrets)
+            raise ProviderError(detail, reason=failures.UNREACHABLE) from exc
         return str(message.sid)
 
 

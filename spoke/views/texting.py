@@ -209,15 +209,15 @@ def send_initial(contact_id: int) -> Answer:
     except messaging.SendRefused as refusal:
         return _refused(refusal, contact, "initials")
     db.session.commit()
-    tasks.enqueue(tasks.DELIVER, message.id)
+    tasks.enqueue_or_leave(tasks.DELIVER, message.id)
     db.session.refresh(message)
+    name = contact.display_name
     if message.status == "failed":
-        return _answer(
-            "initials",
-            contact,
-            error=f"Not sent to {contact.display_name}. Failed: {message.error}",
-        )
-    return _answer("initials", contact, notice=f"Sent to {contact.display_name}.")
+        why = message.error.removeprefix("Not sent: ")
+        return _answer("initials", contact, error=f"Not sent to {name}: {why}")
+    if message.status == "sent":  # the provider accepted it (in-process delivery)
+        return _answer("initials", contact, notice=f"Sent to {name}.")
+    return _answer("initials", contact, notice=f"Queued for {name}.")
 
 
 @bp.post("/texting/contacts/<int:contact_id>/reply")
@@ -242,7 +242,7 @@ def send_reply(contact_id: int) -> Answer:
         db.session.rollback()
         return _conversation_invalid(contact, field_error=refusal.message, draft=body)
     db.session.commit()
-    tasks.enqueue(tasks.DELIVER, message.id)
+    tasks.enqueue_or_leave(tasks.DELIVER, message.id)
     return _answer("conversation", contact)
 
 
