@@ -183,7 +183,8 @@ def test_manual_raise_takes_only_contacts_inside_their_hours(world):
     ).all()
     assert sorted(held) == ny and not set(held) & set(la)
     assert result.message == (
-        "assigned 3; holds 3 of 5 wanted: the others are outside texting hours, the next ones open at 9:00 am Pacific (in 1 h 30 min)"
+        "assigned 3; holds 3 of 5 wanted: the others are outside texting hours, "
+        "the next ones open at 9:00 am Pacific (in 1 h 30 min)"
     )
 
 
