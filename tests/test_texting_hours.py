@@ -16,7 +16,7 @@ from spoke import clock
 from spoke.assignment import claims, join, manual
 from spoke.assignment import review as review_domain
 from spoke.extensions import db
-from spoke.models import Campaign, CampaignContact, Message
+from spoke.models import Assignment, Campaign, CampaignContact, Message
 from spoke.texting import messaging
 from tests.factories import make_campaign, make_contacts, make_org, make_user
 
@@ -188,8 +188,10 @@ def test_manual_raise_takes_only_contacts_inside_their_hours(world):
     )
 
 
-def _held_contact(campaign: Campaign, texter, zone: str, **overrides) -> CampaignContact:
-    (contact_id,) = contacts(campaign, zone, 1, 0, **overrides)
+def _held_contact(
+    campaign: Campaign, texter, zone: str, start: int = 0, **overrides
+) -> CampaignContact:
+    (contact_id,) = contacts(campaign, zone, 1, start, **overrides)
     db.session.execute(
         update(CampaignContact)
         .where(CampaignContact.id == contact_id)
@@ -200,8 +202,6 @@ def _held_contact(campaign: Campaign, texter, zone: str, **overrides) -> Campaig
 
 
 def join_assignment(campaign: Campaign, texter) -> int:
-    from spoke.models import Assignment
-
     return db.session.scalar(
         select(Assignment.id).where(
             Assignment.campaign_id == campaign.id, Assignment.user_id == texter.id
@@ -288,3 +288,23 @@ def test_message_review_textable_now(world, client, auth):
         db.session, org.id, {"textable": "1", "campaign": str(campaign.id)}
     )
     assert review_domain.count(db.session, one) == 3
+
+
+def test_bulk_job_on_textable_now_moves_only_textable_contacts(world):
+    from spoke.assignment import review_jobs
+
+    org, admin, texter, campaign = world
+    clock.freeze(datetime(2026, 3, 9, 14, 30))  # 10:30 am EDT, 7:30 am PDT
+    ny = [_held_contact(campaign, texter, NY).id]
+    la = [_held_contact(campaign, texter, LA, start=50).id]
+    args = {"textable": "1", "campaign": str(campaign.id)}
+    f, _ = review_domain.parse_filter(db.session, org.id, args)
+    bulk = review_jobs.create_bulk_action(
+        db.session, f, args, action="unassign", texter_ids=[], user_id=admin.id, total=1
+    )
+    db.session.commit()
+    review_jobs.run_bulk_action(db.session, bulk.id)
+    db.session.commit()
+    db.session.expire_all()
+    held = {c.id: c.assignment_id for c in db.session.scalars(select(CampaignContact))}
+    assert held[ny[0]] is None and held[la[0]] is not None

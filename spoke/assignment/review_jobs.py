@@ -27,7 +27,7 @@ from spoke.transactions import begin_write
 
 JOB_THRESHOLD = 5000  # more matches than this: a job with a progress page, not the request
 RUNNING = ("queued", "running")
-FILTER_FIELDS = ("campaign", "texter", "status", "unhandled", "q")
+FILTER_FIELDS = ("campaign", "texter", "status", "unhandled", "q", "textable")
 _GONE = {
     "texter": "The texter in the filter is no longer a member of the organization.",
     "texters": "A texter to reassign to is no longer a member of the organization.",

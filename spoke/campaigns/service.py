@@ -121,10 +121,9 @@ def update_basics(
     team_ids: Iterable[str],
     hours: Settings | dict[str, str] | None = None,
 ) -> Campaign:
-    """Set title, description, teams and (when given) texting hours; all or nothing.
+    """Set title, description, teams (of this organization) and texting hours, or nothing.
 
-    Teams must belong to the campaign's organization. `hours` is the checked Texting hours
-    fieldset, or its errors by field (from `hours.parse_settings`), which refuse the save.
+    `hours` is the checked fieldset, or its errors (`hours.parse_settings`); None keeps it.
     """
     title, description, errors = _validate_basics(title, description)
     if isinstance(hours, dict):
