@@ -8,7 +8,7 @@ import statistics
 import threading
 import time
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, text, update
 
 from bench.common import backends, throwaway_database
 from spoke import create_app
@@ -21,7 +21,11 @@ POOL = 100_000
 CLAIMERS = 32
 
 
-def setup(url: str, pool: int, texters: int):
+US_ZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles")
+
+
+def setup(url: str, pool: int, texters: int, hours: bool = False):
+    """A started campaign of `pool` contacts spread over four US zones, and `texters` joined."""
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": url,
@@ -42,6 +46,8 @@ def setup(url: str, pool: int, texters: int):
             status="started",
             dynamic_initials_enabled=True,
             initials_batch_size=200,
+            texting_hours_enforced=hours,
+            contact_timezones=list(US_ZONES),
         )
         db.session.add(campaign)
         db.session.flush()
@@ -56,11 +62,20 @@ def setup(url: str, pool: int, texters: int):
             db.session.execute(
                 insert(CampaignContact),
                 [
-                    {"campaign_id": campaign.id, "cell": f"+1555{i:07d}", "custom_fields": {}}
+                    {
+                        "campaign_id": campaign.id,
+                        "cell": f"+1555{i:07d}",
+                        "custom_fields": {},
+                        "timezone": US_ZONES[i % len(US_ZONES)],
+                        "timezone_source": "default",
+                    }
                     for i in range(start, min(pool, start + 10_000))
                 ],
             )
         db.session.commit()
+        if url.startswith("postgresql"):
+            db.session.execute(text("ANALYZE campaign_contact"))
+            db.session.commit()
         for uid in users:
             join.join_by_link(db.session, campaign.initials_join_token, uid)
             db.session.commit()

@@ -87,9 +87,10 @@ def populate(contacts: int) -> dict[str, Any]:
         text(
             """
             INSERT INTO campaign_contact (campaign_id, first_name, last_name, cell, zip,
-                custom_fields, assignment_id, message_status, opted_out, last_inbound_at,
-                last_outbound_at, created_at, updated_at)
+                custom_fields, timezone, timezone_source, assignment_id, message_status,
+                opted_out, last_inbound_at, last_outbound_at, created_at, updated_at)
             SELECT :c0 + k, f.first, 'Last' || g, '+1555' || lpad(g::text, 7, '0'), '', '{}',
+                'America/New_York', 'default',
                 CASE WHEN k = 0 AND g < :target THEN :a0 + :texters
                      WHEN g % 3 = 0 THEN NULL
                      ELSE :a0 + k * :per + g % :texters END,

@@ -45,6 +45,9 @@ def make_campaign(org: Organization, **overrides: Any) -> Campaign:
         "title": f"Campaign {next(_seq)}",
         "description": "",
         "script": "Hi {firstName}, this is {texterFirstName}. Can we count on your vote?",
+        # Hours off unless a test is about them: many tests run on the real clock, at any
+        # hour of the day. Campaigns created through the app enforce hours by default.
+        "texting_hours_enforced": False,
     }
     values.update(overrides)
     campaign = Campaign(organization_id=org.id, **values)
@@ -54,7 +57,15 @@ def make_campaign(org: Organization, **overrides: Any) -> Campaign:
 
 
 def make_contacts(campaign: Campaign, n: int, start: int = 0, **overrides: Any) -> list[int]:
-    """Insert n contacts with distinct cells (+1 555 01xxxxx); return their ids."""
+    """Insert n contacts with distinct cells (+1 555 01xxxxx); return their ids.
+
+    They get the campaign's default time zone unless `timezone` is given, and the campaign's
+    list of contact zones learns the zone, as an import does.
+    """
+    zone = overrides.pop("timezone", campaign.default_timezone)
+    source = overrides.pop(
+        "timezone_source", "default" if zone == campaign.default_timezone else "csv"
+    )
     rows = [
         {
             "campaign_id": campaign.id,
@@ -64,10 +75,14 @@ def make_contacts(campaign: Campaign, n: int, start: int = 0, **overrides: Any) 
             "custom_fields": {},
             "message_status": "needs_message",
             "opted_out": False,
+            "timezone": zone,
+            "timezone_source": source,
             **overrides,
         }
         for i in range(n)
     ]
+    if zone not in (campaign.contact_timezones or []):
+        campaign.contact_timezones = sorted([*(campaign.contact_timezones or []), zone])
     ids = list(db.session.scalars(insert(CampaignContact).returning(CampaignContact.id), rows))
     db.session.commit()
     return ids

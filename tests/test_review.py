@@ -40,6 +40,8 @@ def add_contacts(campaign, n, holders):
                 "last_name": f"Smith{i}" if i % 3 else f"Jones{i}",
                 "cell": f"+1617{campaign.id:03d}{i:04d}",
                 "custom_fields": {},
+                "timezone": "America/New_York",
+                "timezone_source": "default",
                 "assignment_id": holders(i),
                 "message_status": "closed" if opted_out else status,
                 "opted_out": opted_out,

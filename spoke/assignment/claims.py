@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from spoke.assignment import events, sql
+from spoke.assignment.textable import open_pool
+from spoke.campaigns.hours import INITIALS_MARGIN, NONE
 from spoke.models import Assignment, Campaign
 from spoke.models import CampaignContact as CC
 from spoke.transactions import begin_write, lock_row
@@ -80,6 +83,8 @@ class _Kind:
     order_by: Any
     refusal: Callable[[Session, Campaign, Assignment], tuple[str, str] | None]
     empty: str
+    # How long before the stop time a contact is no longer handed out.
+    margin: timedelta = NONE
 
 
 def _claim(session: Session, campaign_id: int, user_id: int, kind: _Kind) -> ClaimResult:
@@ -109,18 +114,21 @@ def _claim(session: Session, campaign_id: int, user_id: int, kind: _Kind) -> Cla
         return result
     if room is not None:
         size = min(size, room)
-    # Only the pool: a contact someone holds is never taken.
-    ids = sql.move(
-        session,
-        kind.pool(campaign_id),
-        assignment.id,
-        limit=size,
-        order_by=kind.order_by,
-        skip_locked=True,
-    )
+    # Only the pool, only zones inside texting hours: a contact someone holds is never taken.
+    textable = open_pool(campaign, kind.pool(campaign_id), kind.margin)
+    ids: list[int] = []
+    if textable.where is not None:
+        ids = sql.move(
+            session,
+            textable.where,
+            assignment.id,
+            limit=size,
+            order_by=kind.order_by,
+            skip_locked=True,
+        )
     result.batch_size, result.claimed, result.contact_ids = size, len(ids), ids
     if not ids:
-        result.refusal = kind.empty
+        result.refusal = textable.closed_refusal(session) or kind.empty
         return result
     result.next = kind.name
     events.record(
@@ -193,6 +201,7 @@ _INITIALS = _Kind(
     order_by=CC.id,
     refusal=_initials_refusal,
     empty="There are no more texts to send in this campaign right now.",
+    margin=INITIALS_MARGIN,
 )
 _REPLIES = _Kind(
     name="replies",

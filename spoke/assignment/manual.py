@@ -9,6 +9,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from spoke.assignment import events, sql
+from spoke.assignment.textable import open_pool
+from spoke.campaigns.hours import INITIALS_MARGIN
 from spoke.models import Assignment, Campaign, Membership
 from spoke.models import CampaignContact as CC
 from spoke.transactions import begin_write, is_postgres, lock_row
@@ -25,8 +27,10 @@ class ManualResult:
     conversations_returned: int = 0
     wanted: int | None = 0
     held_unsent: int = 0
-    # Why fewer than `wanted` were assigned: "pool" or "cap" ("" when all were).
+    # Why fewer than `wanted` were assigned: "pool", "cap" or "hours" ("" when all were).
     short_by: str = ""
+    # With short_by "hours": when the next contacts open.
+    hours_note: str = ""
     cap_changed: bool = False
     max_contacts: int | None = None
     added: bool = False
@@ -166,10 +170,11 @@ def set_texts_to_send(
             room = max(0, assignment.max_contacts - total)
             if room < need:
                 need, result.short_by = room, "cap"
-        if need:
+        textable = open_pool(campaign, sql.pool_initials(campaign_id), INITIALS_MARGIN)
+        if need and textable.where is not None:
             ids = sql.move(
                 session,
-                sql.pool_initials(campaign_id),
+                textable.where,
                 assignment.id,
                 limit=need,
                 order_by=CC.id,
@@ -177,7 +182,8 @@ def set_texts_to_send(
             )
         result.assigned = len(ids)
         if held + result.assigned < wanted and not result.short_by:
-            result.short_by = "pool"
+            result.hours_note = textable.closed_note(session)
+            result.short_by = "hours" if result.hours_note else "pool"
     elif wanted is not None and wanted < held:
         # Return the most recently assigned excess; a row being sent right now is locked,
         # and once sent it no longer matches, so it is never pulled from under the texter.
@@ -222,11 +228,10 @@ def _describe(r: ManualResult) -> str:
         cap = "no cap" if r.max_contacts is None else str(r.max_contacts)
         parts.append(f"max contacts set to {cap}")
     if r.wanted is not None and r.held_unsent < r.wanted:
-        why = (
-            f"the cap of {r.max_contacts} contacts is reached"
-            if r.short_by == "cap"
-            else "the pool ran out"
-        )
+        why = {
+            "cap": f"the cap of {r.max_contacts} contacts is reached",
+            "hours": f"the others are outside texting hours, {r.hours_note}",
+        }.get(r.short_by, "the pool ran out")
         parts.append(f"holds {r.held_unsent} of {r.wanted} wanted: {why}")
     return "; ".join(parts) or "no change"
 

@@ -14,7 +14,7 @@ import phonenumbers
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from spoke.assignment import sql
+from spoke.assignment import sql, textable
 from spoke.clock import now
 from spoke.models import Assignment, Campaign, Membership, User
 from spoke.models import CampaignContact as CC
@@ -60,6 +60,8 @@ class ReviewFilter:
     unhandled_minutes: int | None = None
     search: str = ""
     country_code: str = "1"
+    # "Textable now": each campaign's zones open when the filter was read (parse_filter).
+    textable_zones: textable.CampaignZones | None = None
 
     def params(self) -> dict[str, str]:
         """The filter as form fields (for links, hidden fields and the filter form)."""
@@ -70,6 +72,7 @@ class ReviewFilter:
             "status": self.status,
             "unhandled": "" if self.unhandled_minutes is None else str(self.unhandled_minutes),
             "q": self.search,
+            "textable": "1" if self.textable_zones is not None else "",
         }
         return {k: v for k, v in values.items() if v}
 
@@ -118,6 +121,12 @@ def parse_filter(
                 .order_by(Assignment.id)
             )
         )
+    zones = None
+    if args.get("textable"):
+        scope = select(Campaign.id).where(Campaign.organization_id == organization_id)
+        if campaign_id is not None:
+            scope = scope.where(Campaign.id == campaign_id)
+        zones = textable.open_zones_by_campaign(session, scope)
     return (
         ReviewFilter(
             organization_id=organization_id,
@@ -129,6 +138,7 @@ def parse_filter(
             unhandled_minutes=minutes,
             search=search,
             country_code=country_code,
+            textable_zones=zones,
         ),
         errors,
     )
@@ -165,6 +175,8 @@ def where_clause(f: ReviewFilter, at: datetime | None = None) -> ColumnElement[b
     if f.unhandled_minutes is not None:
         cutoff = (at or now()) - timedelta(minutes=f.unhandled_minutes)
         terms.extend([CC.message_status == "needs_response", CC.last_inbound_at < cutoff])
+    if f.textable_zones is not None:
+        terms.append(textable.textable_now(f.textable_zones))
     search = _search(f.search, f.country_code)
     if search is not None:
         terms.append(search)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from spoke import clock, transactions
 from spoke.campaigns import script
+from spoke.campaigns.hours import Settings
 from spoke.models import Campaign, CampaignContact, Team
 from spoke.texting import segments
 
@@ -115,10 +116,20 @@ def create_campaign(
 
 
 def update_basics(
-    session: Session, campaign_id: int, title: str, description: str, team_ids: Iterable[str]
+    session: Session,
+    campaign_id: int,
+    title: str,
+    description: str,
+    team_ids: Iterable[str],
+    hours: Settings | dict[str, str] | None = None,
 ) -> Campaign:
-    """Set title, description and teams; teams must belong to the campaign's organization."""
+    """Set title, description, teams (of this organization) and texting hours, or nothing.
+
+    `hours` is the checked fieldset, or its errors (`hours.parse_settings`); None keeps it.
+    """
     title, description, errors = _validate_basics(title, description)
+    if isinstance(hours, dict):
+        errors.update(hours)
     wanted: set[int] = set()
     for raw in team_ids:
         try:
@@ -145,6 +156,10 @@ def update_basics(
     campaign.title = title
     campaign.description = description
     campaign.teams = sorted(teams, key=lambda t: t.name)
+    if isinstance(hours, Settings):
+        campaign.texting_hours_enforced = hours.enforced
+        campaign.texting_hours_start, campaign.texting_hours_stop = hours.start, hours.stop
+        campaign.default_timezone = hours.default_timezone
     session.flush()
     return campaign
 

@@ -13,8 +13,10 @@ from typing import Any
 
 import phonenumbers
 
+from spoke.contacts import timezones
+
 REQUIRED_COLUMNS = ("firstName", "lastName", "cell")
-BUILTIN_COLUMNS = (*REQUIRED_COLUMNS, "zip")
+BUILTIN_COLUMNS = (*REQUIRED_COLUMNS, "zip", "timezone")
 # Column lengths of campaign_contact (PostgreSQL enforces them; a long value rejects the row).
 MAX_LENGTHS = {"firstName": 200, "lastName": 200, "zip": 20}
 
@@ -92,12 +94,19 @@ def parse_row(row: list[str], columns: Columns, region: str) -> dict[str, Any] |
     for name, limit in MAX_LENGTHS.items():
         if len(values[name]) > limit:
             return f"{name} is longer than {limit} characters"
+    try:
+        zone, source = timezones.resolve(value(index.get("timezone")), values["zip"], number)
+    except timezones.InvalidZone as exc:
+        return str(exc)
     return {
         "first_name": values["firstName"],
         "last_name": values["lastName"],
         "zip": values["zip"],
         "cell": phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
         "custom_fields": {name: value(i) for name, i in columns.custom},
+        # None: the campaign's default, filled in by the importer.
+        "timezone": zone,
+        "timezone_source": source,
     }
 
 

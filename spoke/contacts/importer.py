@@ -8,17 +8,17 @@ so the progress bar moves while it runs and a failure keeps the chunks already c
 from __future__ import annotations
 
 import io
-import json
 import logging
 import os
+from collections import Counter
 from typing import Any
 
-from sqlalchemy import JSON, Text, cast, func, literal, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from spoke import transactions
 from spoke.clock import now
+from spoke.contacts.bulk_insert import insert_contacts
 from spoke.contacts.csv_reader import (
     EMPTY_FILE,
     HEADER_ONLY,
@@ -29,7 +29,7 @@ from spoke.contacts.csv_reader import (
     read_header,
     records,
 )
-from spoke.models import Campaign, CampaignContact, ContactImport, OptOut
+from spoke.models import Campaign, ContactImport, OptOut
 
 log = logging.getLogger(__name__)
 
@@ -225,9 +225,14 @@ class _ChunkWriter:
         common = {"campaign_id": campaign.id, "message_status": "needs_message"}
         common.update(opted_out=False, created_at=stamp, updated_at=stamp)
         to_insert = [{**row, **common} for row in valid if row["cell"] not in opted_out]
-        inserted = self._insert(to_insert)
+        for row in to_insert:
+            row["timezone"] = row["timezone"] or campaign.default_timezone
+        zones = self._insert(to_insert)
+        inserted = len(zones)
         if inserted and not self.names_recorded:
             self._record_custom_names(campaign.id)
+        if zones:
+            _record_zones(session, contact_import, campaign.id, zones)
 
         contact_import.rows_processed += len(chunk)
         contact_import.processed_bytes = min(position, contact_import.total_bytes or position)
@@ -240,8 +245,8 @@ class _ChunkWriter:
             contact_import.rejected_rows = kept + rejected[: MAX_REJECTED_ROWS - len(kept)]
         session.commit()
 
-    def _insert(self, rows: list[dict[str, Any]]) -> int:
-        """Insert rows, skipping cells the campaign has already; return how many went in."""
+    def _insert(self, rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+        """Insert rows, skipping cells the campaign has already; (zone, source) of each new one."""
         return insert_contacts(self.session, rows)
 
     def _record_custom_names(self, campaign_id: int) -> None:
@@ -253,47 +258,15 @@ class _ChunkWriter:
         self.names_recorded = True
 
 
-_ARRAY_COLUMNS = ("first_name", "last_name", "cell", "zip", "custom_fields")
-
-
-def insert_contacts(session: Session, rows: list[dict[str, Any]]) -> int:
-    """Insert contact rows, ON CONFLICT (campaign_id, cell) DO NOTHING; return how many went in.
-
-    Rows of one call share campaign_id, message_status, opted_out and timestamps.
-    """
-    if not rows:
-        return 0
-    if not transactions.is_postgres(session):
-        statement = sqlite.insert(CampaignContact).on_conflict_do_nothing(
-            index_elements=["campaign_id", "cell"]
-        )
-        return len(session.execute(statement.returning(CampaignContact.id), rows).all())
-    # PostgreSQL: one INSERT ... SELECT FROM unnest(arrays), five parameters instead of
-    # thousands (several times faster than a multi-row VALUES list of 1000 rows).
-    first = rows[0]
-    arrays = [
-        literal([json.dumps(r[name]) if name == "custom_fields" else r[name] for r in rows])
-        for name in _ARRAY_COLUMNS
-    ]
-    source = func.unnest(*[cast(a, postgresql.ARRAY(Text)) for a in arrays])
-    table = source.table_valued(*_ARRAY_COLUMNS).render_derived()
-    values = [
-        literal(first["campaign_id"]),
-        table.c.first_name,
-        table.c.last_name,
-        table.c.cell,
-        table.c.zip,
-        cast(table.c.custom_fields, JSON),
-        literal(first["message_status"]),
-        literal(first["opted_out"]),
-        literal(first["created_at"]),
-        literal(first["updated_at"]),
-    ]
-    names = ["campaign_id", *_ARRAY_COLUMNS, "message_status", "opted_out"]
-    statement = (
-        postgresql.insert(CampaignContact)
-        .from_select([*names, "created_at", "updated_at"], select(*values))
-        .on_conflict_do_nothing(index_elements=["campaign_id", "cell"])
-        .returning(CampaignContact.id)
-    )
-    return len(session.execute(statement).all())
+def _record_zones(
+    session: Session, contact_import: ContactImport, campaign_id: int, zones: list[tuple[str, str]]
+) -> None:
+    """Count the chunk's contacts by time-zone source; add new zones to the campaign's list."""
+    by_source = Counter(dict(contact_import.timezone_sources or {}))
+    by_source.update(source for _zone, source in zones)
+    contact_import.timezone_sources = dict(by_source)
+    campaign = transactions.lock_row(session, Campaign, campaign_id)
+    known = list(campaign.contact_timezones or [])
+    added = sorted({zone for zone, _source in zones} - set(known))
+    if added:
+        campaign.contact_timezones = known + added

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import (
@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    Time,
     UniqueConstraint,
     text,
 )
@@ -24,6 +25,9 @@ from spoke.extensions import db
 from spoke.models.people import Organization, Team, User
 
 CAMPAIGN_STATUSES = ("draft", "started", "archived")
+DEFAULT_TIMEZONE = "America/New_York"
+# Where a contact's time zone came from, in the order the importer tries them.
+TIMEZONE_SOURCES = ("csv", "zip", "cell", "default")
 MESSAGE_STATUSES = ("needs_message", "messaged", "needs_response", "convo", "closed")
 
 
@@ -66,6 +70,15 @@ class Campaign(db.Model):
     release_unhandled_minutes: Mapped[int] = mapped_column(Integer, default=30)
     release_unsent_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     release_unsent_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    # Texting hours: local times in each contact's own time zone.
+    texting_hours_enforced: Mapped[bool] = mapped_column(Boolean, default=True)
+    texting_hours_start: Mapped[time] = mapped_column(Time, default=time(9, 0))
+    texting_hours_stop: Mapped[time] = mapped_column(Time, default=time(21, 0))
+    # For contacts whose CSV row, zip and cell say nothing about where they are.
+    default_timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
+    # The distinct time zones of the campaign's contacts (kept by the import), so a claim
+    # can work out which zones are open without scanning the contacts.
+    contact_timezones: Mapped[list[str]] = mapped_column(JSON, default=list)
     initials_join_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
     replies_join_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
 
@@ -114,19 +127,21 @@ class CampaignContact(db.Model):
     __tablename__ = "campaign_contact"
     __table_args__ = (
         UniqueConstraint("campaign_id", "cell"),
-        # The initials pool, in claim order.
+        # The initials pool, in claim order; the time zone lets the index filter closed zones.
         Index(
             "ix_contact_pool_needs_message",
             "campaign_id",
             "id",
+            "timezone",
             postgresql_where=_POOL_INITIALS,
             sqlite_where=_POOL_INITIALS,
         ),
-        # The replies pool, oldest waiting first.
+        # The replies pool, oldest waiting first (and their time zones).
         Index(
             "ix_contact_pool_needs_response",
             "campaign_id",
             "last_inbound_at",
+            "timezone",
             postgresql_where=_POOL_REPLIES,
             sqlite_where=_POOL_REPLIES,
         ),
@@ -157,6 +172,9 @@ class CampaignContact(db.Model):
     cell: Mapped[str] = mapped_column(String(20))
     zip: Mapped[str] = mapped_column(String(20), default="")
     custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The contact's IANA time zone, fixed at import; `timezone_source` is one of TIMEZONE_SOURCES.
+    timezone: Mapped[str] = mapped_column(String(64))
+    timezone_source: Mapped[str] = mapped_column(String(10))
     # NULL = in the pool. This one column IS the assignment.
     assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignment.id"), default=None)
     # When the current holder got this contact (NULL in the pool). A released reply that is

@@ -84,6 +84,8 @@ class ContactImport(db.Model):
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     # [{"row": n, "reason": "..."}], capped; `rejected` has the full count.
     rejected_rows: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Imported contacts by where their time zone came from: {"csv": n, "zip": n, ...}.
+    timezone_sources: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=now)
     # Bumped by every chunk: an import still "running" long after this has lost its worker.

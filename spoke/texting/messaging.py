@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from spoke import clock, transactions
 from spoke.campaigns import script
+from spoke.campaigns.hours import Hours
 from spoke.contacts.optouts import is_listed, opt_out_cell
 from spoke.models import Assignment, Campaign, CampaignContact, Message, User
 from spoke.texting.delivery import MAX_ATTEMPTS, deliver
@@ -54,16 +55,18 @@ REASONS = {
         f"Not sent: this contact's message is longer than {MAX_BODY:,} characters. "
         "Ask an admin to shorten the script, or skip this contact."
     ),
+    "outside_hours": "This contact is outside texting hours.",
 }
 
 
 class SendRefused(Exception):
     """The action was refused; `message` says why in the texter's words. Nothing changed."""
 
-    def __init__(self, code: str) -> None:
-        super().__init__(REASONS[code])
+    def __init__(self, code: str, message: str = "") -> None:
+        message = message or REASONS[code]
+        super().__init__(message)
         self.code = code
-        self.message = REASONS[code]
+        self.message = message
 
 
 def _load_for_action(
@@ -96,6 +99,9 @@ def _check_sendable(session: Session, contact: CampaignContact, campaign: Campai
         raise SendRefused("not_started")
     if contact.opted_out or is_listed(session, campaign.organization_id, contact.cell):
         raise SendRefused("opted_out")
+    hours, at = Hours.of(campaign), clock.now()
+    if not hours.is_open(contact.timezone, at):
+        raise SendRefused("outside_hours", hours.outside_refusal(contact.timezone, at))
 
 
 def _record_outbound(

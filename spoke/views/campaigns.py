@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from spoke.campaigns import script
+from spoke.campaigns import hours, script
 from spoke.campaigns import service as campaign_service
 from spoke.campaigns.service import CampaignError
 from spoke.extensions import db
@@ -35,13 +35,47 @@ def _basics_ctx(
     saved: bool = False,
 ) -> dict[str, Any]:
     if form is None:
-        form = {
-            "title": campaign.title,
-            "description": campaign.description,
-            "team_ids": {t.id for t in campaign.teams},
-        }
+        form = _basics_form(campaign)
     teams = campaign_service.organization_teams(db.session, campaign.organization_id)
-    return {"form": form, "errors": errors or {}, "saved": saved, "teams": teams}
+    return {
+        "form": form,
+        "errors": errors or {},
+        "saved": saved,
+        "teams": teams,
+        "zone_groups": hours.zone_choices(),
+    }
+
+
+def _basics_form(campaign: Campaign) -> dict[str, Any]:
+    return {
+        "title": campaign.title,
+        "description": campaign.description,
+        "team_ids": {t.id for t in campaign.teams},
+        "texting_hours_enforced": campaign.texting_hours_enforced,
+        "texting_hours_start": campaign.texting_hours_start.strftime("%H:%M"),
+        "texting_hours_stop": campaign.texting_hours_stop.strftime("%H:%M"),
+        "default_timezone": campaign.default_timezone,
+    }
+
+
+def _hours_form() -> tuple[dict[str, Any], hours.Settings | dict[str, str] | None]:
+    """The posted Texting hours fieldset and its check (None when the form has no fieldset)."""
+    if "texting_hours_start" not in request.form:
+        return {}, None
+    form: dict[str, Any] = {
+        "texting_hours_enforced": bool(request.form.get("texting_hours_enforced")),
+        "texting_hours_start": request.form.get("texting_hours_start", ""),
+        "texting_hours_stop": request.form.get("texting_hours_stop", ""),
+        "default_timezone": request.form.get("default_timezone", ""),
+    }
+    settings, errors = hours.parse_settings(*form.values())
+    return form, settings or errors
+
+
+@bp.app_template_global("texting_hours_text")
+def texting_hours_text(campaign: Campaign) -> str:
+    """The campaign's texting hours as a texter reads them ("" when not enforced)."""
+    return hours.Hours.of(campaign).summary()
 
 
 def _script_ctx(
@@ -150,10 +184,12 @@ def basics(campaign_id: int) -> ResponseValue:
         "description": request.form.get("description", ""),
         "team_ids": request.form.getlist("team_ids"),
     }
+    hours_form, checked = _hours_form()
     try:
-        campaign_service.update_basics(db.session, campaign.id, **form)
+        campaign_service.update_basics(db.session, campaign.id, **form, hours=checked)
     except CampaignError as exc:
         form["team_ids"] = {int(t) for t in form["team_ids"] if t.isdigit()}
+        form = {**_basics_form(campaign), **form, **hours_form}
         return _section_error(campaign, "basics", _basics_ctx(campaign, form, exc.errors))
     db.session.commit()
     return _section_saved(campaign, "basics", _basics_ctx(campaign, saved=True), "Basics saved.")

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from spoke import clock
 from tests.browser.conftest import CHROMIUM_ARGS, deadline
 
 pytestmark = pytest.mark.browser
@@ -63,7 +65,15 @@ def left_count(page) -> int:
     return int(text.split()[0])
 
 
-def test_new_organization_to_answered_reply(live_server, chromium_path, tmp_path):
+@pytest.fixture
+def noon_in_new_york():
+    """The walk happens at noon in New York: new campaigns enforce texting hours there."""
+    clock.freeze(datetime(2026, 6, 2, 16, 0))
+    yield
+    clock.freeze(None)
+
+
+def test_new_organization_to_answered_reply(live_server, chromium_path, tmp_path, noon_in_new_york):
     from playwright.sync_api import expect, sync_playwright
 
     base = live_server.url
