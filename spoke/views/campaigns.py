@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from spoke.campaigns import hours, script
+from spoke.campaigns import hours, preview, script
 from spoke.campaigns import service as campaign_service
 from spoke.campaigns.service import CampaignError
 from spoke.extensions import db
@@ -101,8 +101,8 @@ def _status_ctx(campaign: Campaign, error: str = "") -> dict[str, Any]:
     }
 
 
-def _preview(campaign: Campaign, text: str) -> campaign_service.Preview:
-    return campaign_service.preview_script(db.session, campaign, text, current_user.first_name)
+def _preview(campaign: Campaign, text: str) -> preview.Preview:
+    return preview.preview_script(db.session, campaign, text, current_user.first_name)
 
 
 def _page(campaign: Campaign, code: int = 200, **overrides: dict[str, Any]) -> tuple[str, int]:
