@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from spoke import clock, transactions
+from spoke import clock, parsing, transactions
 from spoke.campaigns import script
 from spoke.models import Campaign, CampaignContact, Team
 
@@ -117,12 +117,10 @@ def update_basics(
 ) -> Campaign:
     """Set title, description and teams; teams must belong to the campaign's organization."""
     title, description, errors = _validate_basics(title, description)
-    wanted: set[int] = set()
-    for raw in team_ids:
-        try:
-            wanted.add(int(raw))
-        except (TypeError, ValueError):
-            errors["teams"] = "Choose teams from this organization."
+    ids, valid = parsing.record_ids(team_ids)
+    wanted = set(ids)
+    if not valid:
+        errors["teams"] = "Choose teams from this organization."
     transactions.begin_write(session)
     campaign = _lock_campaign(session, campaign_id)
     if campaign.status == "archived":
