@@ -62,8 +62,13 @@ def check_utf8(path: str) -> None:
             line += block.count(b"\n")
 
 
-def read_header(row: list[str]) -> Columns:
+def read_header(row: list[str] | str) -> Columns:
     """Map the header row to column positions; fail naming any missing required column."""
+    if isinstance(row, str):  # the reason records() could not read it
+        raise ImportFailed(
+            'The header row (row 1, line 1) has a quote (") that is never closed.'
+            " Nothing was imported."
+        )
     index: dict[str, int] = {}
     for position, name in enumerate(cell.strip() for cell in row):
         if name and name not in index:

@@ -168,10 +168,6 @@ def _import_file(session: Session, import_id: int, path: str, region: str) -> No
         header = next(rows, None)
         if header is None:
             raise ImportFailed(EMPTY_FILE)
-        if isinstance(header[1], str):
-            raise ImportFailed(
-                f"The header row (row 1, line 1): {header[1]}. Nothing was imported."
-            )
         columns = read_header(header[1])
         writer = _ChunkWriter(session, import_id, columns, region)
         chunk: list[tuple[int, list[str] | str]] = []
