@@ -46,9 +46,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     htmx.init_app(app)
     login_manager.init_app(app)
 
+    from spoke.views import _params
     from spoke.views import _web as web
 
     web.init_app(app)
+    app.url_map.converters["int"] = _params.IdConverter  # before any route is added
     register_blueprints(app)
 
     from spoke.runtime import cli

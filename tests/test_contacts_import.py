@@ -12,7 +12,7 @@ from flask import g, render_template_string
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
-from spoke.contacts import importer
+from spoke.contacts import csv_reader, importer
 from spoke.extensions import db
 from spoke.models import Campaign, CampaignContact, ContactImport, Membership, OptOut
 from tests.factories import make_campaign, make_contacts, make_org, make_user
@@ -574,3 +574,37 @@ def test_embedded_start_fails_imports_a_previous_process_left_running(ctx, campa
     assert statuses == ["done", "failed", "failed"]
     failed = db.session.scalars(select(ContactImport).where(ContactImport.status == "failed"))
     assert all("interrupted" in f.error and f.finished_at for f in failed)
+
+
+def test_an_unclosed_quote_is_reported_where_it_opens_and_the_rest_is_imported(
+    staff_client, campaign
+):
+    csv_text = (
+        "firstName,lastName,cell\n"
+        "Ana,Lima,2125550100\n"  # row 2
+        'Bo,"Sm,2125550101\n'  # row 3: the quote never closes
+        "Cy,Diaz,2125550102\n"  # row 4
+        "Di,Eve,2125550103\n"  # row 5
+    )
+    upload(staff_client, campaign.id, csv_text)
+
+    contact_import = latest_import(campaign.id)
+    assert contact_import.status == "done"
+    reason = csv_reader.UNCLOSED_QUOTE.format(line=3)
+    assert contact_import.rejected_rows == [{"row": 3, "reason": reason}]
+    assert [c.cell for c in contacts_of(campaign.id)] == [
+        "+12125550100",
+        "+12125550102",
+        "+12125550103",
+    ]
+    soup = report(staff_client, contact_import.id)
+    assert rejected_table(soup) == [("3", reason)]
+    assert "line 3" in reason
+
+
+def test_an_unclosed_quote_in_the_header_fails_saying_where(staff_client, campaign):
+    upload(staff_client, campaign.id, 'firstName,"lastName,cell\nAna,Lima,2125550100\n')
+    contact_import = latest_import(campaign.id)
+    assert contact_import.status == "failed"
+    assert "header row (row 1, line 1)" in contact_import.error
+    assert contacts_of(campaign.id) == []

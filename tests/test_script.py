@@ -269,3 +269,18 @@ def test_texter_cannot_preview_or_save(client, auth, org, campaign):
     assert client.post(url, data={"script": "x"}).status_code == 403
     assert client.post(f"{url}/preview", data={"script": "x"}, headers=HX).status_code == 403
     assert reload(campaign.id).script == STORED
+
+
+@pytest.mark.parametrize("typed", ["Hi {}, vote!", "Hi {firstName}{}", "{ }"])
+def test_empty_braces_are_an_error_next_to_the_textarea(client, admin, campaign, typed):
+    response = client.post(f"/campaigns/{campaign.id}/script", data={"script": typed}, headers=HX)
+    error = soup_of(response).find(id="script-error").get_text(strip=True)
+    assert error.startswith("Empty braces")
+    assert "Available fields: {firstName}" in error
+    assert reload(campaign.id).script == STORED
+
+
+def test_empty_braces_are_fields_with_no_name():
+    assert script.fields_in("Hi {}, {firstName}") == ["", "firstName"]
+    assert script.unknown_fields("Hi {}", []) == [""]
+    assert script.unknown_fields_message(["foo", ""], []).startswith("Unknown field {foo}, {}.")

@@ -14,6 +14,7 @@ import phonenumbers
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from spoke import parsing
 from spoke.assignment import sql, textable
 from spoke.clock import now
 from spoke.models import Assignment, Campaign, Membership, User
@@ -87,7 +88,7 @@ def parse_filter(
 ) -> tuple[ReviewFilter, dict[str, str]]:
     """Validate filter fields; raise CampaignNotFound for another organization's campaign."""
     errors: dict[str, str] = {}
-    campaign_id = _int(args.get("campaign", ""))
+    campaign_id = parsing.record_id(args.get("campaign"))
     if args.get("campaign") and campaign_id is None:
         raise CampaignNotFound(args.get("campaign"))
     if campaign_id is not None:
@@ -97,7 +98,7 @@ def parse_filter(
     texter_raw = (args.get("texter") or "").strip()
     texter_id = None
     if texter_raw and texter_raw != UNASSIGNED:
-        texter_id = _int(texter_raw)
+        texter_id = parsing.record_id(texter_raw)
         if texter_id is None or not members(session, organization_id, [texter_id]):
             errors["texter"] = "Choose a texter from the list."
             texter_id = None
@@ -106,9 +107,14 @@ def parse_filter(
         errors["status"] = "Choose a status from the list."
         status = ""
     minutes_raw = (args.get("unhandled") or "").strip()
-    minutes = _int(minutes_raw) if minutes_raw else None
-    if minutes_raw and (minutes is None or minutes < 0):
-        errors["unhandled"] = "Enter a whole number of minutes, 0 or more."
+    minutes = parsing.minutes(minutes_raw) if minutes_raw else None
+    if minutes_raw and minutes is None:
+        too_long = parsing.whole_number(minutes_raw, 0, 10**20) is not None
+        errors["unhandled"] = (
+            f"Enter at most {parsing.MAX_MINUTES:,} minutes (ten years)."
+            if too_long
+            else "Enter a whole number of minutes, 0 or more."
+        )
         minutes = None
     search = (args.get("q") or "").strip()[:100]
     assignment_ids = None
@@ -142,11 +148,6 @@ def parse_filter(
         ),
         errors,
     )
-
-
-def _int(raw: str | None) -> int | None:
-    raw = (raw or "").strip()
-    return int(raw) if raw.isdigit() and len(raw) < 12 else None
 
 
 def org_scope(organization_id: int) -> ColumnElement[bool]:

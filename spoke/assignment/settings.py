@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from spoke import parsing
 from spoke.models import Campaign
 from spoke.transactions import begin_write, lock_row
 
@@ -52,16 +53,8 @@ class SettingsResult:
 
 def parse_whole_number(raw: str, low: int, high: int) -> tuple[int | None, str]:
     """Return (value, "") for a whole number in [low, high], else (None, a message)."""
-    text = raw.strip().replace(",", "")
     message = f"Enter a whole number from {low:,} to {high:,}."
-    if not text:
-        return None, message
-    if not text.lstrip("-").isdigit() or not text.isascii():
-        return None, message
-    value = int(text)
-    if not low <= value <= high:
-        return None, message
-    return value, ""
+    return parsing.number_or_message(raw.replace(",", ""), low, high, message)
 
 
 def validate(raw: Mapping[str, str]) -> tuple[dict[str, bool | int], dict[str, str]]:

@@ -7,10 +7,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-# Anything in braces is a field reference. Matching loosely (not only identifiers) means a
-# typo such as "{ firstName}" or "{first-name}" is reported at save instead of being texted
-# to a voter with its braces, and custom CSV headers with odd characters still work.
-FIELD_RE = re.compile(r"\{([^{}]+)\}")
+# Anything in braces is a field reference, even nothing: "{}" is a field with no name, so it
+# is reported at save. Matching loosely (not only identifiers) means a typo such as
+# "{ firstName}" or "{first-name}" is reported at save instead of being texted to a voter
+# with its braces, and custom CSV headers with odd characters still work.
+FIELD_RE = re.compile(r"\{([^{}]*)\}")
 BUILTIN_FIELDS = ("firstName", "lastName", "texterFirstName", "cell", "zip")
 
 
@@ -51,9 +52,14 @@ def unknown_fields(text: str, custom_field_names: Iterable[str]) -> list[str]:
 
 def unknown_fields_message(unknown: Iterable[str], custom_field_names: Iterable[str]) -> str:
     """The error a user sees for unknown fields, listing the ones they may use."""
+    unknown = list(unknown)
     names = ", ".join("{" + f + "}" for f in unknown)
     available = ", ".join("{" + f + "}" for f in allowed_fields(custom_field_names))
-    return f"Unknown field {names}. Available fields: {available}"
+    if not any(f.strip() for f in unknown):
+        problem = f"Empty braces {names}: write a field name in them or remove them."
+    else:
+        problem = f"Unknown field {names}."
+    return f"{problem} Available fields: {available}"
 
 
 def render(text: str, contact: Any, texter_first_name: str) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from spoke import clock, transactions
+from spoke import clock, parsing, transactions
 from spoke.campaigns import script
 from spoke.campaigns.hours import Settings
 from spoke.campaigns.preview import preview_script
@@ -120,12 +120,10 @@ def update_basics(
     title, description, errors = _validate_basics(title, description)
     if isinstance(hours, dict):
         errors.update(hours)
-    wanted: set[int] = set()
-    for raw in team_ids:
-        try:
-            wanted.add(int(raw))
-        except (TypeError, ValueError):
-            errors["teams"] = "Choose teams from this organization."
+    ids, valid = parsing.record_ids(team_ids)
+    wanted = set(ids)
+    if not valid:
+        errors["teams"] = "Choose teams from this organization."
     transactions.begin_write(session)
     campaign = _lock_campaign(session, campaign_id)
     if campaign.status == "archived":

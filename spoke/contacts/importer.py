@@ -170,7 +170,7 @@ def _import_file(session: Session, import_id: int, path: str, region: str) -> No
             raise ImportFailed(EMPTY_FILE)
         columns = read_header(header[1])
         writer = _ChunkWriter(session, import_id, columns, region)
-        chunk: list[tuple[int, list[str]]] = []
+        chunk: list[tuple[int, list[str] | str]] = []
         for record in rows:
             chunk.append(record)
             if len(chunk) >= CHUNK_SIZE:
@@ -193,13 +193,13 @@ class _ChunkWriter:
         self.rows_seen = 0
         self.names_recorded = not columns.custom
 
-    def write(self, chunk: list[tuple[int, list[str]]], position: int) -> None:
+    def write(self, chunk: list[tuple[int, list[str] | str]], position: int) -> None:
         """Import one chunk of (row number, cells) in its own transaction and commit it."""
         session = self.session
         valid: list[dict[str, Any]] = []
         rejected: list[dict[str, Any]] = []
         for row_number, row in chunk:
-            parsed = parse_row(row, self.columns, self.region)
+            parsed = row if isinstance(row, str) else parse_row(row, self.columns, self.region)
             if isinstance(parsed, str):
                 rejected.append({"row": row_number, "reason": parsed})
             else:

@@ -10,7 +10,7 @@ from spoke.models.campaigns import (
     CampaignTeam,
     new_token,
 )
-from spoke.models.messages import OPT_OUT_KEYWORDS, ContactImport, Message, OptOut
+from spoke.models.messages import ContactImport, Message, OptOut
 from spoke.models.people import (
     ADMIN_ROLES,
     ROLES,
@@ -27,7 +27,6 @@ __all__ = [
     "ADMIN_ROLES",
     "CAMPAIGN_STATUSES",
     "MESSAGE_STATUSES",
-    "OPT_OUT_KEYWORDS",
     "ROLES",
     "STAFF_ROLES",
     "Assignment",

@@ -15,7 +15,6 @@ from spoke.models.people import User
 
 MESSAGE_DELIVERY_STATUSES = ("queued", "sent", "delivered", "failed", "received")
 STALL_MINUTES = 10
-OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 
 
 # Outbound messages not yet accepted by the provider: what the outbox re-queuer scans.

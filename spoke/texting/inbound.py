@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from spoke import clock, transactions
-from spoke.contacts.optouts import is_opt_out_keyword, opt_out_cell
+from spoke.contacts.optouts import is_opt_out_request, opt_out_cell
 from spoke.models import Campaign, CampaignContact, Message
 from spoke.texting import failures
 
@@ -144,7 +144,7 @@ def receive_inbound(
         log.info("inbound %s recorded concurrently", provider_sid)
         return _already_recorded(session, provider_sid)
     contact.last_inbound_at = clock.now()
-    if is_opt_out_keyword(body):
+    if is_opt_out_request(body):
         opt_out_cell(
             session, contact.campaign.organization_id, cell, reason="Texted " + body.strip()
         )

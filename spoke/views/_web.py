@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Flask, g, redirect, render_template, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from spoke import parsing
 from spoke.extensions import db, htmx, login_manager
 from spoke.models import Membership, User
 
@@ -81,11 +81,4 @@ def fragment_or_redirect(template: str, redirect_to: str, status: int = 200, **c
 
 def safe_next(target: str | None, default: str | None = None) -> str:
     """Return `target` if it is a local path on this site, else the default."""
-    fallback = default or url_for("texting.home")
-    if not target:
-        return fallback
-    target = target.replace("\\", "/").strip()
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return fallback
-    return target
+    return parsing.local_path(target) or default or url_for("texting.home")

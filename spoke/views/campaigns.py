@@ -8,6 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from spoke import parsing
 from spoke.campaigns import hours, preview, script
 from spoke.campaigns import service as campaign_service
 from spoke.campaigns.service import CampaignError
@@ -188,7 +189,7 @@ def basics(campaign_id: int) -> ResponseValue:
     try:
         campaign_service.update_basics(db.session, campaign.id, **form, hours=checked)
     except CampaignError as exc:
-        form["team_ids"] = {int(t) for t in form["team_ids"] if t.isdigit()}
+        form["team_ids"] = set(parsing.record_ids(form["team_ids"])[0])
         form = {**_basics_form(campaign), **form, **hours_form}
         return _section_error(campaign, "basics", _basics_ctx(campaign, form, exc.errors))
     db.session.commit()

@@ -11,6 +11,7 @@ from spoke.accounts import accounts
 from spoke.accounts import teams as team_service
 from spoke.extensions import db
 from spoke.models import ROLES, Membership, Team
+from spoke.views import _params as params
 from spoke.views import _web as web
 from spoke.views._authz import (
     admin_required,
@@ -132,7 +133,7 @@ def create_team() -> Any:
 def add_team_member(team_id: int) -> Any:
     """Add an organization member to a team."""
     org_id = current_org_id()
-    user_id = request.form.get("user_id", type=int)
+    user_id = params.form_id("user_id")
     if user_id is None:
         team = get_team_or_404(team_id)
         return team_answer(team, error="Choose a member to add.")

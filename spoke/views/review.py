@@ -31,6 +31,7 @@ from spoke.models import Assignment, BulkAction, Campaign, CampaignContact
 from spoke.models.messages import STALL_MINUTES
 from spoke.runtime import tasks
 from spoke.views import _authz as authz
+from spoke.views import _params as params
 from spoke.views import _web as web
 
 log = logging.getLogger(__name__)
@@ -69,11 +70,6 @@ def _parse_filter(args: MultiDict[str, str]) -> tuple[domain.ReviewFilter, dict[
         abort(404)
 
 
-def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 12 else None
-
-
 def _results_ctx(
     f: domain.ReviewFilter,
     errors: dict[str, str],
@@ -106,7 +102,7 @@ def _results_ctx(
 def index() -> ResponseValue:
     """List the organization's conversations matching the filter, 50 at a time."""
     f, errors = _parse_filter(request.args)
-    ctx = _results_ctx(f, errors, after=_int_arg("after"), before=_int_arg("before"))
+    ctx = _results_ctx(f, errors, after=params.arg_id("after"), before=params.arg_id("before"))
     return render_template("review/index.html", **ctx)
 
 
@@ -114,9 +110,11 @@ def _bulk_input() -> tuple[str, str, list[int], list[int], dict[str, str]]:
     form = request.form
     errors: dict[str, str] = {}
     scope, action = form.get("scope", ""), form.get("action", "")
-    ids = [int(v) for v in form.getlist("contact_ids") if v.isdigit() and len(v) < 12]
-    texters = [int(v) for v in form.getlist("texters") if v.isdigit() and len(v) < 12]
-    if scope not in ("selected", "all"):
+    ids, ids_valid = params.form_ids("contact_ids")
+    texters, texters_valid = params.form_ids("texters")
+    if not ids_valid:
+        errors["scope"] = "Select rows from the list."
+    elif scope not in ("selected", "all"):
         errors["scope"] = "Choose Selected rows or Everything matching the filter."
     elif scope == "selected" and not ids:
         errors["scope"] = "Select at least one row, or choose Everything matching the filter."
@@ -124,6 +122,8 @@ def _bulk_input() -> tuple[str, str, list[int], list[int], dict[str, str]]:
         errors["scope"] = f"Select at most {domain.MAX_SELECTED} rows at a time."
     if action not in ("unassign", "reassign"):
         errors["action"] = "Choose Unassign or Reassign to."
+    elif not texters_valid:
+        errors["texters"] = "Choose texters from the list."
     elif action == "reassign" and not texters:
         errors["texters"] = "Choose at least one texter to reassign to."
     return scope, action, ids, texters, errors

@@ -12,10 +12,12 @@ from typing import Any
 from flask import request
 from flask_login import current_user
 
+from spoke import parsing
 from spoke.assignment import manual
 from spoke.extensions import db
 from spoke.models import Campaign, User
 from spoke.views import _authz as authz
+from spoke.views import _params as params
 from spoke.views._feedback import ResponseValue, campaign_fragment, remember
 
 MAX_COUNT = 1_000_000
@@ -28,14 +30,11 @@ def _panel_answer(campaign: Campaign) -> ResponseValue:
 
 def _whole_number(raw: str, blank: int | None) -> tuple[int | None, str]:
     """Parse a count field: blank gives `blank`; else a whole number from 0 to MAX_COUNT."""
-    text = raw.strip()
-    if not text:
+    if not raw.strip():
         return blank, ""
-    if not (text.isascii() and text.isdigit()):
+    if parsing.whole_number(raw, 0, 10**20) is None:
         return None, NUMBER_MESSAGE
-    if int(text) > MAX_COUNT:
-        return None, f"Use at most {MAX_COUNT:,}."
-    return int(text), ""
+    return parsing.number_or_message(raw, 0, MAX_COUNT, f"Use at most {MAX_COUNT:,}.")
 
 
 def _name(user_id: int) -> str:
@@ -58,22 +57,22 @@ def _apply(user_id: int, change: Callable[[], manual.ManualResult]) -> dict[str,
 def add_texter(campaign_id: int) -> ResponseValue:
     """Add an organization member to the campaign's texters."""
     campaign = authz.get_campaign_or_404(campaign_id)
-    raw = request.form.get("user_id", "").strip()
+    user_id = params.form_id("user_id")
     feedback: dict[str, Any] = {"ok": False}
-    if not raw.isdigit():
+    if user_id is None:
         feedback["errors"] = {"add": "Choose a texter to add."}
     else:
         try:
-            added = manual.add_texter(db.session, campaign.id, int(raw), actor_id=current_user.id)
+            added = manual.add_texter(db.session, campaign.id, user_id, actor_id=current_user.id)
         except manual.AssignmentError as exc:
             db.session.rollback()
             feedback["errors"] = {"add": str(exc)}
         else:
             db.session.commit()
-            name = _name(int(raw))
+            name = _name(user_id)
             feedback.update(
                 ok=True,
-                user_id=int(raw),
+                user_id=user_id,
                 message=f"{name} added." if added else f"{name} is already a texter here.",
             )
     remember("texters", campaign.id, feedback)

@@ -29,6 +29,7 @@ from spoke.texting import queries as q
 from spoke.texting.inbound import receive_inbound
 from spoke.texting.providers import is_fake
 from spoke.views import _authz as authz
+from spoke.views import _params as params
 from spoke.views._web import is_fragment_request
 
 bp = Blueprint("texting", __name__)
@@ -226,7 +227,6 @@ def send_reply(contact_id: int) -> Answer:
     """Send my reply to a contact."""
     contact = authz.get_contact_or_404(contact_id)
     body = request.form.get("body", "")
-    seen = request.form.get("seen", "")
     try:
         message = messaging.send_reply(
             db.session,
@@ -234,7 +234,7 @@ def send_reply(contact_id: int) -> Answer:
             current_user.id,
             body,
             is_admin=_is_admin(),
-            seen_message_id=int(seen) if seen.isdigit() else None,
+            seen_message_id=params.form_id("seen"),
         )
     except messaging.SendRefused as refusal:
         if refusal.code not in ("empty", "too_long"):

@@ -12,6 +12,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.wrappers import Response
 
 from spoke.extensions import db
+from spoke.models import Message
 from spoke.texting.inbound import apply_status_callback, receive_inbound
 
 log = logging.getLogger(__name__)
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
 EMPTY_TWIML = "<Response/>"
+MAX_SID = Message.__table__.c.provider_sid.type.length  # what the column holds (64)
 
 
 def public_url() -> str:
@@ -57,6 +59,9 @@ def required_fields(first: str, second: str) -> tuple[str, str]:
     values = request.form.get(first, "").strip(), request.form.get(second, "").strip()
     if not all(values):
         abort(400, f"{first} and {second} are required.")
+    if first == "MessageSid" and len(values[0]) > MAX_SID:
+        log.warning("rejected webhook to %s: MessageSid longer than %s", request.path, MAX_SID)
+        abort(400, f"MessageSid is longer than {MAX_SID} characters.")
     return values
 
 
