@@ -398,10 +398,10 @@ def test_a_real_rq_worker_runs_the_bulk_action(
         assignment = ensure_assignment(db.session, campaign.id, alice.id)[0].id
         db.session.commit()
         make_contacts(campaign, 30, assignment_id=assignment)
-        admin_id, alice_id = admin.id, alice.id
+        admin_login, alice_id = admin.get_id(), alice.id
     client = pg_app.test_client()
     with client.session_transaction() as sess:
-        sess["_user_id"] = str(admin_id)
+        sess["_user_id"] = admin_login
     g.pop("_login_user", None)  # pg_app's app context is shared with the requests
     data = {"texter": str(alice_id), "scope": "all", "action": "unassign"}
     r = client.post("/review/bulk", data=data)

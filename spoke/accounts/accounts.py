@@ -168,6 +168,18 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user
 
 
+def end_sessions(session: Session, user_id: int) -> None:
+    """Rotate the user's session token: every session and remember cookie of theirs ends.
+
+    Sessions are per user, not per browser: logging out on one device logs out all of them.
+    Call on logout, password change and removal from an organization; the caller commits.
+    """
+    transactions.begin_write(session)
+    user = session.get(User, user_id)
+    if user is not None:
+        user.rotate_session_token()
+
+
 @dataclass
 class AdminResult:
     user: User

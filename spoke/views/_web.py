@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,8 +20,8 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Please log in to see that page."
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id))
+    def load_user(login_id: str) -> User | None:
+        return user_for_login_id(login_id)
 
     @app.before_request
     def load_membership() -> None:
@@ -43,6 +44,17 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def inject_membership() -> dict[str, Any]:
         return {"membership": g.get("membership")}
+
+
+def user_for_login_id(login_id: str) -> User | None:
+    """The user of a session's "id:token" identity, or None once the token was rotated."""
+    user_id, _, token = login_id.partition(":")
+    if not (user_id.isascii() and user_id.isdigit() and token) or len(user_id) > 18:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not hmac.compare_digest(user.session_token, token):
+        return None
+    return user
 
 
 def membership_in(org_id: int) -> Membership | None:

@@ -144,7 +144,10 @@ def signup() -> Any:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
-    """Log out and go to the login page."""
+    """Log out everywhere (the session token rotates) and go to the login page."""
+    if current_user.is_authenticated:
+        accounts.end_sessions(db.session, current_user.id)
+        db.session.commit()
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"), code=303)
