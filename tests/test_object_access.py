@@ -1,4 +1,4 @@
-"""Object routes never reveal that an id exists: strangers and users with no organization get 404."""
+"""Object routes never reveal that an id exists: strangers and the org-less get 404."""
 
 from __future__ import annotations
 
