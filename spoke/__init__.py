@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 
 from spoke import config as cfg
-from spoke.extensions import csrf, db, htmx, login_manager, migrate
+from spoke.extensions import csrf, db, htmx, limiter, login_manager, migrate
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
 
@@ -34,6 +34,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = cfg.instance_secret_key(app.instance_path)
     os.makedirs(app.config["UPLOAD_FOLDER"], exist_ok=True)
+    # Login throttling counts in Redis when there is one (shared by every process), else here.
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -45,6 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
 
     from spoke.views import _web as web
 

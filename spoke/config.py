@@ -18,6 +18,8 @@ ENV_KEYS = (
     "PUBLIC_BASE_URL",
     "DEFAULT_PHONE_REGION",
     "RQ_QUEUE",
+    "LOGIN_LIMIT_PER_ACCOUNT",
+    "LOGIN_LIMIT_PER_ADDRESS",
 )
 
 
@@ -58,6 +60,14 @@ def defaults(instance_path: str) -> dict[str, object]:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
+        # Failed log-ins allowed per email and per client address (Flask-Limiter syntax).
+        "LOGIN_LIMIT_PER_ACCOUNT": "10 per 15 minutes",
+        "LOGIN_LIMIT_PER_ADDRESS": "30 per 15 minutes",
+        "RATELIMIT_STRATEGY": "moving-window",
+        "RATELIMIT_KEY_PREFIX": "spoke",
+        # If Redis is unreachable, keep throttling in this process rather than refuse log-ins.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
     }
 
 

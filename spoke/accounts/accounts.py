@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from spoke import transactions
 from spoke.models import ROLES, Membership, Organization, User
@@ -160,10 +163,23 @@ def create_user(session: Session, name: str, email: str, password: str) -> User:
     return user
 
 
+@cache
+def _dummy_hash() -> str:
+    """A password hash made like real ones, to check unknown emails against."""
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
 def authenticate(session: Session, email: str, password: str) -> User | None:
-    """The user with this email and password, or None (same answer for unknown emails)."""
+    """The user with this email and password, or None (same answer for unknown emails).
+
+    An unknown email is checked against a dummy hash, so it takes as long to refuse as a
+    wrong password and the time does not tell which emails have accounts.
+    """
     user = _user_by_email(session, normalize_email(email))
-    if user is None or not password or not user.check_password(password):
+    if user is None:
+        check_password_hash(_dummy_hash(), password or "")
+        return None
+    if not user.check_password(password or "") or not password:
         return None
     return user
 
