@@ -59,6 +59,8 @@ def defaults(instance_path: str) -> dict[str, object]:
         "MAX_CONTENT_LENGTH": 200 * 1024 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
         # Failed log-ins allowed per email and per client address (Flask-Limiter syntax).
         "LOGIN_LIMIT_PER_ACCOUNT": "10 per 15 minutes",
@@ -69,6 +71,13 @@ def defaults(instance_path: str) -> dict[str, object]:
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_SWALLOW_ERRORS": True,
     }
+
+
+def secure_cookies(config: dict[str, object]) -> None:
+    """Mark the session and remember cookies Secure when the site is served over https."""
+    if str(config.get("PUBLIC_BASE_URL") or "").lower().startswith("https://"):
+        config["SESSION_COOKIE_SECURE"] = True
+        config["REMEMBER_COOKIE_SECURE"] = True
 
 
 def from_env() -> dict[str, object]:

@@ -38,10 +38,18 @@ def release_unhandled_command() -> None:
     confirmation_prompt=True,
     help="At least 8 characters (asked for when left out).",
 )
-@click.option("--org", "org_name", default=None, help="Organization name (first run only).")
+@click.option(
+    "--org",
+    "org_name",
+    default=None,
+    help="Organization name: created, with this user as owner, when none has it.",
+)
 @with_appcontext
 def create_admin_command(email: str, name: str, password: str, org_name: str | None) -> None:
-    """Create the organization and its owner, or make a user admin of the existing one."""
+    """Create an organization and its owner, or make a user admin of an existing one.
+
+    Without --org after setup the user becomes admin of the first organization.
+    """
     try:
         result = accounts.create_admin(db.session, email, name, password, org_name)
     except accounts.ValidationError as exc:
@@ -52,7 +60,5 @@ def create_admin_command(email: str, name: str, password: str, org_name: str | N
     if result.created_organization:
         click.echo(f'Created organization "{org.name}" with owner {result.user.email}.')
         return
-    if org_name and org_name.strip() != org.name:
-        click.echo(f'Organization "{org.name}" already exists; --org was not used.')
     verb = "Created" if result.created_user else "Updated"
     click.echo(f'{verb} {result.user.email}: {result.role} of "{org.name}".')
