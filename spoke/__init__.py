@@ -45,13 +45,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+
+    from spoke.views import _web as web
+
+    web.init_upload_limits(app)  # before CSRF, which reads the body
     csrf.init_app(app)
     htmx.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
-
-    from spoke.views import _web as web
-
     web.init_app(app)
     register_blueprints(app)
 

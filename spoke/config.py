@@ -21,6 +21,9 @@ ENV_KEYS = (
     "LOGIN_LIMIT_PER_ACCOUNT",
     "LOGIN_LIMIT_PER_ADDRESS",
 )
+# Sizes in bytes, read from the environment as whole numbers.
+INT_ENV_KEYS = ("MAX_CONTENT_LENGTH", "MAX_UPLOAD_SIZE", "MAX_REQUEST_HEADER_SIZE")
+MB = 1024 * 1024
 
 
 def database_uri(url: str) -> str:
@@ -56,7 +59,13 @@ def defaults(instance_path: str) -> dict[str, object]:
         # In-process jobs: run on a background thread (False runs them inline; tests).
         "JOBS_IN_THREAD": True,
         "UPLOAD_FOLDER": os.path.join(instance_path, "uploads"),
-        "MAX_CONTENT_LENGTH": 200 * 1024 * 1024,
+        # Every request body but an upload: forms are small.
+        "MAX_CONTENT_LENGTH": 1 * MB,
+        # A contacts CSV (the upload endpoints below); waitress refuses bodies past it too.
+        "MAX_UPLOAD_SIZE": 50 * MB,
+        "UPLOAD_ENDPOINTS": ("contacts.upload",),
+        # Request line plus headers, enforced by waitress.
+        "MAX_REQUEST_HEADER_SIZE": 64 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
@@ -87,6 +96,12 @@ def from_env() -> dict[str, object]:
         value = os.environ.get(key)
         if value:
             found[key] = value
+    for key in INT_ENV_KEYS:
+        value = os.environ.get(key, "").strip()
+        if value:
+            if not (value.isascii() and value.isdigit()):
+                raise ValueError(f"{key} must be a whole number of bytes, not {value!r}")
+            found[key] = int(value)
     if "DATABASE_URL" in found:
         found["SQLALCHEMY_DATABASE_URI"] = database_uri(str(found.pop("DATABASE_URL")))
     return found

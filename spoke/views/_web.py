@@ -6,7 +6,7 @@ import hmac
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, g, redirect, render_template, session, url_for
+from flask import Flask, g, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -34,6 +34,18 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
+
+
+def init_upload_limits(app: Flask) -> None:
+    """Let upload endpoints read up to MAX_UPLOAD_SIZE; every other body stays small.
+
+    Registered before CSRF's check, which reads the form (and so the body) first.
+    """
+
+    @app.before_request
+    def allow_large_uploads() -> None:
+        if request.endpoint in app.config["UPLOAD_ENDPOINTS"]:
+            request.max_content_length = app.config["MAX_UPLOAD_SIZE"]
 
 
 def init_app(app: Flask) -> None:

@@ -27,6 +27,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from spoke.accounts import accounts
+from spoke.config import MB
 from spoke.extensions import db, htmx, limiter
 from spoke.views import _web as web
 
@@ -210,6 +211,20 @@ def error_page(template: str, error: HTTPException) -> Response:
 def forbidden(error: HTTPException) -> Response:
     """Explain a refusal on a full page instead of a bare error."""
     return error_page("errors/403.html", error)
+
+
+@bp.app_errorhandler(413)
+def too_large(error: HTTPException) -> Response:
+    """Say how big a request may be, instead of a bare error."""
+    upload = request.endpoint in current_app.config["UPLOAD_ENDPOINTS"]
+    limit = current_app.config["MAX_UPLOAD_SIZE" if upload else "MAX_CONTENT_LENGTH"]
+    page = render_template("errors/413.html", upload=upload, limit_mb=limit / MB)
+    response = make_response(page, 413)
+    if web.is_fragment_request():
+        # A control's fragment target is too small for the explanation: show it as the page.
+        response.headers.update({"HX-Retarget": "#main", "HX-Reswap": "outerHTML"})
+        response.headers["HX-Reselect"] = "#main"
+    return response
 
 
 @bp.app_errorhandler(404)
