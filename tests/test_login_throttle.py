@@ -122,6 +122,8 @@ def test_with_redis_the_limit_is_shared_between_processes(redis_app_config, redi
         # A second process starts its own limiter storage: only Redis can know the count.
         second = create_app(redis_app_config)
         refused = login(second.test_client(), email, PASSWORD, "10.0.0.3")
+        with second.app_context():
+            db.engine.dispose()
         assert refused.status_code == 429 and alert(refused) == TOO_MANY
         digest = hashlib.sha256(email.encode()).hexdigest()
         keys = store.keys(f"LIMITS:LIMITER/spoke/account:{digest}/*")

@@ -18,7 +18,6 @@ from bs4 import BeautifulSoup
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from spoke import create_app
 from spoke.config import MB
 from spoke.runtime.serve import make_server, request_limits
 from tests.factories import make_campaign, make_org, make_user
@@ -160,8 +159,8 @@ def test_waitress_cuts_off_a_long_chunk_size_line(app):
     assert sent < total
 
 
-def test_waitress_refuses_a_chunked_body_over_the_limit(app_config):
-    app = create_app({**app_config, "MAX_UPLOAD_SIZE": 1 * MB})
+def test_waitress_refuses_a_chunked_body_over_the_limit(app):
+    app.config["MAX_UPLOAD_SIZE"] = 1 * MB
     total = 8 * MB
     with waitress_on_loopback(app) as port:
         chunk = b"10000\r\n" + b"a" * 0x10000 + b"\r\n"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from spoke import create_app
+from spoke.extensions import db
 from tests.factories import PASSWORD, make_org, make_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,9 +57,6 @@ def test_templates_have_no_inline_scripts_styles_or_handlers():
 
 def login_cookie_flags(app) -> str:
     with app.app_context():
-        from spoke.extensions import db
-
-        db.create_all()
         make_user(make_org(), role="admin", email="sam@example.org")
     client = app.test_client()
     response = client.post("/login", data={"email": "sam@example.org", "password": PASSWORD})
@@ -72,10 +70,16 @@ def test_session_cookie_is_httponly_and_lax_but_not_secure_over_http(app):
     assert "Secure" not in cookie
 
 
-def test_session_and_remember_cookies_are_secure_when_the_site_is_https(app_config):
-    app = create_app({**app_config, "PUBLIC_BASE_URL": "https://spoke.example.org"})
-    assert app.config["REMEMBER_COOKIE_SECURE"] is True
-    assert app.config["REMEMBER_COOKIE_HTTPONLY"] is True
-    assert app.config["REMEMBER_COOKIE_SAMESITE"] == "Lax"
-    cookie = login_cookie_flags(app)
+def test_session_and_remember_cookies_are_secure_when_the_site_is_https(app, app_config):
+    """`app` made the (empty) tables; a second app on them is served over https."""
+    https_app = create_app({**app_config, "PUBLIC_BASE_URL": "https://spoke.example.org"})
+    assert https_app.config["REMEMBER_COOKIE_SECURE"] is True
+    assert https_app.config["REMEMBER_COOKIE_HTTPONLY"] is True
+    assert https_app.config["REMEMBER_COOKIE_SAMESITE"] == "Lax"
+    try:
+        cookie = login_cookie_flags(https_app)
+    finally:
+        with https_app.app_context():
+            db.session.remove()
+            db.engine.dispose()
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
