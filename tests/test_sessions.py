@@ -6,7 +6,7 @@ import pytest
 from flask import g
 from sqlalchemy import select
 
-from spoke.accounts import accounts
+from spoke.accounts import accounts, admins
 from spoke.extensions import db
 from spoke.models import User
 from tests.factories import PASSWORD, make_org, make_user
@@ -59,7 +59,7 @@ def test_logout_ends_the_users_other_browser_sessions_too(app, sam):
 def test_setting_a_password_ends_existing_sessions(app, sam):
     client = logged_in_client(app)
     with app.app_context():
-        accounts.create_admin(db.session, "sam@example.org", "Sam Admin", "a new password")
+        admins.create_admin(db.session, "sam@example.org", "Sam Admin", "a new password")
     assert client.get("/campaigns").status_code == 302
     login = {"email": "sam@example.org", "password": "a new password"}
     assert app.test_client().post("/login", data=login).status_code == 303

@@ -6,7 +6,7 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
-from spoke.accounts import accounts
+from spoke.accounts import accounts, admins
 from spoke.extensions import db
 from spoke.runtime import tasks
 
@@ -51,7 +51,7 @@ def create_admin_command(email: str, name: str, password: str, org_name: str | N
     Without --org after setup the user becomes admin of the first organization.
     """
     try:
-        result = accounts.create_admin(db.session, email, name, password, org_name)
+        result = admins.create_admin(db.session, email, name, password, org_name)
     except accounts.ValidationError as exc:
         raise click.ClickException(" ".join(exc.errors.values())) from None
     except accounts.AccountError as exc:
