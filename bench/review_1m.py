@@ -171,7 +171,7 @@ def run(contacts: int, show_plans: bool) -> None:
             # The whole page as the admin sees it (count + page + menus + template).
             client = app.test_client()
             with client.session_transaction() as sess:
-                sess["_user_id"] = str(world["admin"])
+                sess["_user_id"] = db.session.get(User, world["admin"]).get_id()
                 sess["_fresh"] = True
             page_ms, resp = timed(
                 lambda: client.get("/review", query_string={"status": "needs_response"}), 3

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 
 from spoke import config as cfg
-from spoke.extensions import csrf, db, htmx, login_manager, migrate
+from spoke.extensions import csrf, db, htmx, limiter, login_manager, migrate
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
 
@@ -31,9 +31,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     if app.config.get("DATABASE_URL"):
         app.config["SQLALCHEMY_DATABASE_URI"] = cfg.database_uri(app.config["DATABASE_URL"])
+    cfg.secure_cookies(app.config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = cfg.instance_secret_key(app.instance_path)
     os.makedirs(app.config["UPLOAD_FOLDER"], exist_ok=True)
+    # Login throttling counts in Redis when there is one (shared by every process), else here.
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -42,13 +45,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
-    csrf.init_app(app)
-    htmx.init_app(app)
-    login_manager.init_app(app)
 
     from spoke.views import _params
     from spoke.views import _web as web
 
+    web.init_upload_limits(app)  # before CSRF, which reads the body
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
     web.init_app(app)
     app.url_map.converters["int"] = _params.IdConverter  # before any route is added
     register_blueprints(app)

@@ -134,7 +134,7 @@ class AuthActions:
     def login_as(self, user) -> None:
         """Log in by session, for tests about something other than logging in."""
         with self._client.session_transaction() as sess:
-            sess["_user_id"] = str(user.id)
+            sess["_user_id"] = user.get_id()
             sess["_fresh"] = True
         # Under the `ctx` fixture requests share its app context, where Flask-Login caches
         # the previous user in g; forget it so the next request loads this one.

@@ -285,7 +285,7 @@ def test_signup_creates_user_without_membership_and_follows_next(client, member)
     assert user.name == "Tia Texter"
     assert user.memberships == []
     with client.session_transaction() as sess:
-        assert sess["_user_id"] == str(user.id)
+        assert sess["_user_id"] == user.get_id()
 
 
 def test_signup_ignores_an_unsafe_next(client, member):

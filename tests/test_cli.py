@@ -67,10 +67,8 @@ def test_with_an_org_updates_an_existing_user(runner, ctx):
         "--email", "TIA@example.org",
         "--name", "Tia Admin",
         "--password", "new-password",
-        "--org", "Something Else",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert 'Organization "Riverside Votes" already exists; --org was not used.' in result.output
     assert 'Updated tia@example.org: admin of "Riverside Votes".' in result.output
     tia = db.session.scalars(select(User).where(User.email == "tia@example.org")).one()
     assert tia.name == "Tia Admin"
@@ -105,3 +103,72 @@ def test_password_is_prompted_when_left_out(runner, ctx):
     )
     assert result.exit_code == 0, result.output
     assert roles() == {"pat@example.org": "admin"}
+
+
+def memberships(email: str) -> dict[str, str]:
+    """The user's organizations by name, with their role in each."""
+    db.session.expire_all()
+    rows = db.session.execute(
+        select(Organization.name, Membership.role)
+        .join(Membership, Membership.organization_id == Organization.id)
+        .join(User, User.id == Membership.user_id)
+        .where(User.email == email)
+    )
+    return {name: role for name, role in rows}
+
+
+def test_org_named_after_setup_is_created_with_the_user_as_owner(runner, ctx):
+    org = make_org("Riverside Votes")
+    make_user(org, "owner", email="olive@example.org")
+    make_user(org, "texter", email="tia@example.org")
+    result = create_admin(
+        runner,
+        "--email", "tia@example.org",
+        "--name", "Tia",
+        "--password", "password123",
+        "--org", " Hillside Votes ",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert 'Created organization "Hillside Votes" with owner tia@example.org.' in result.output
+    names = set(db.session.scalars(select(Organization.name)))
+    assert names == {"Riverside Votes", "Hillside Votes"}
+    # Riverside is untouched: Tia stays a texter there.
+    assert memberships("tia@example.org") == {
+        "Riverside Votes": "texter",
+        "Hillside Votes": "owner",
+    }
+    assert memberships("olive@example.org") == {"Riverside Votes": "owner"}
+
+
+def test_org_named_that_exists_gets_the_admin(runner, ctx):
+    make_org("Riverside Votes")
+    make_org("Hillside Votes")
+    result = create_admin(
+        runner,
+        "--email", "bo@example.org",
+        "--name", "Bo",
+        "--password", "password123",
+        "--org", "hillside votes",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert 'Created bo@example.org: admin of "Hillside Votes".' in result.output
+    assert memberships("bo@example.org") == {"Hillside Votes": "admin"}
+    assert db.session.scalar(select(func.count()).select_from(Organization)) == 2
+
+
+def test_an_ambiguous_org_name_is_refused_and_changes_nothing(runner, ctx):
+    first, second = make_org("Riverside Votes"), make_org("Riverside Votes")
+    result = create_admin(
+        runner,
+        "--email", "bo@example.org",
+        "--name", "Bo",
+        "--password", "password123",
+        "--org", "Riverside Votes",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert (
+        f'2 organizations are named "Riverside Votes" (ids {first.id}, {second.id}), so it is '
+        "not clear which one you mean. Nothing was changed."
+    ) in result.output
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Organization)) == 2

@@ -500,12 +500,12 @@ def test_background_thread_mode_runs_after_the_response(app_config, backend):
             db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
             db.session.commit()
         org = make_org()
-        admin_id = make_user(org, role="owner").id
+        admin_login = make_user(org, role="owner").get_id()
         campaign_id = make_campaign(org).id
     # Requests get app contexts of their own, as in production.
     client = thread_app.test_client()
     with client.session_transaction() as sess:
-        sess["_user_id"] = str(admin_id)
+        sess["_user_id"] = admin_login
     response = upload(client, campaign_id, HEADER + "A,B,2125550100,\n")
     assert response.status_code == 303
     location = response.headers["Location"]

@@ -406,10 +406,10 @@ def alice_holds(pg_app, n: int):
         assignment = ensure_assignment(db.session, campaign.id, alice.id)[0].id
         db.session.commit()
         ids = make_contacts(campaign, n, assignment_id=assignment)
-        admin_id, alice_id, campaign_id = admin.id, alice.id, campaign.id
+        admin_login, alice_id, campaign_id = admin.get_id(), alice.id, campaign.id
     client = pg_app.test_client()
     with client.session_transaction() as sess:
-        sess["_user_id"] = str(admin_id)
+        sess["_user_id"] = admin_login
     g.pop("_login_user", None)  # pg_app's app context is shared with the requests
     return client, alice_id, campaign_id, ids
 

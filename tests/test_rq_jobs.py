@@ -246,14 +246,14 @@ def test_send_and_import_from_the_web_run_on_the_worker(
         make_contacts(campaign, 2)
         give_contacts(campaign, texter, 2)
         contact_id = db.session.scalar(select(func.min(CampaignContact.id)))
-        campaign_id, admin_id, texter_id = campaign.id, admin.id, texter.id
+        campaign_id, admin_login, texter_login = campaign.id, admin.get_id(), texter.get_id()
 
     client = pg_app.test_client()
     with client.session_transaction() as sess:
-        sess["_user_id"] = str(texter_id)
+        sess["_user_id"] = texter_login
     assert client.post(f"/texting/contacts/{contact_id}/send").status_code in (200, 303)
     with client.session_transaction() as sess:
-        sess["_user_id"] = str(admin_id)
+        sess["_user_id"] = admin_login
     g.pop("_login_user", None)  # pg_app's app context is shared with the requests
     csv = b"firstName,lastName,cell\nAna,Diaz,2025550143\nBo,Li,2025550187\n"
     upload = client.post(

@@ -42,10 +42,10 @@ def test_post_without_csrf_token_is_refused_and_changes_nothing(csrf_app):
         org = make_org()
         admin = make_user(org, role="admin")
         before = db.session.scalar(select(func.count()).select_from(Campaign))
-        admin_id = admin.id
+        admin_login = admin.get_id()
     client = csrf_app.test_client()
     with client.session_transaction() as sess:
-        sess["_user_id"] = str(admin_id)
+        sess["_user_id"] = admin_login
 
     refused = client.post("/campaigns/new", data={"title": "Sneaky", "description": ""})
     assert refused.status_code == 400

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from functools import cache
 
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from spoke import transactions
 from spoke.models import ROLES, Membership, Organization, User
@@ -160,60 +162,37 @@ def create_user(session: Session, name: str, email: str, password: str) -> User:
     return user
 
 
+@cache
+def _dummy_hash() -> str:
+    """A password hash made like real ones, to check unknown emails against."""
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
 def authenticate(session: Session, email: str, password: str) -> User | None:
-    """The user with this email and password, or None (same answer for unknown emails)."""
+    """The user with this email and password, or None (same answer for unknown emails).
+
+    An unknown email is checked against a dummy hash, so it takes as long to refuse as a
+    wrong password and the time does not tell which emails have accounts.
+    """
     user = _user_by_email(session, normalize_email(email))
-    if user is None or not password or not user.check_password(password):
+    if user is None:
+        check_password_hash(_dummy_hash(), password or "")
+        return None
+    if not user.check_password(password or "") or not password:
         return None
     return user
 
 
-@dataclass
-class AdminResult:
-    user: User
-    organization: Organization
-    role: str
-    created_user: bool
-    created_organization: bool
+def end_sessions(session: Session, user_id: int) -> None:
+    """Rotate the user's session token: every session and remember cookie of theirs ends.
 
-
-def create_admin(
-    session: Session, email: str, name: str, password: str, org_name: str | None = None
-) -> AdminResult:
-    """Make this user owner of a new organization, or admin of the existing (first) one."""
-    email = normalize_email(email)
-    if not organization_exists(session):
-        if not (org_name or "").strip():
-            raise ValidationError({"org": "No organization exists yet: give its name with --org."})
-        user = setup_organization(session, org_name or "", name, email, password)
-        org = first_organization(session)
-        assert org is not None
-        return AdminResult(user, org, "owner", True, True)
-    errors = validate_user_fields(name or "", email, password or "")
-    if errors:
-        raise ValidationError(errors)
-    with write_transaction(session):
-        org = first_organization(session)
-        assert org is not None
-        user = _user_by_email(session, email)
-        created = user is None
-        if user is None:
-            user = _new_user(session, name, email, password)
-        else:
-            user.name = name.strip()
-            user.set_password(password)
-        membership = session.scalars(
-            select(Membership).where(
-                Membership.organization_id == org.id, Membership.user_id == user.id
-            )
-        ).first()
-        if membership is None:
-            membership = Membership(organization_id=org.id, user_id=user.id, role="admin")
-            session.add(membership)
-        elif membership.role != "owner":  # never demote an owner from the command line
-            membership.role = "admin"
-        role = membership.role
-    return AdminResult(user, org, role, created, False)
+    Sessions are per user, not per browser: logging out on one device logs out all of them.
+    Call on logout, password change and removal from an organization; the caller commits.
+    """
+    transactions.begin_write(session)
+    user = session.get(User, user_id)
+    if user is not None:
+        user.rotate_session_token()
 
 
 def get_membership(session: Session, org_id: int, membership_id: int) -> Membership:

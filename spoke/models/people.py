@@ -46,8 +46,17 @@ class User(UserMixin, db.Model):
     def first_name(self) -> str:
         return self.name.split()[0] if self.name.strip() else ""
 
+    def get_id(self) -> str:
+        """The login identity: id and session token, so a rotated token ends every session."""
+        return f"{self.id}:{self.session_token}"
+
+    def rotate_session_token(self) -> None:
+        """End every session and remember cookie of this user (they must log in again)."""
+        self.session_token = new_session_token()
+
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
+        self.rotate_session_token()
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

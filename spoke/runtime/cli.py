@@ -6,7 +6,7 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
-from spoke.accounts import accounts
+from spoke.accounts import accounts, admins
 from spoke.extensions import db
 from spoke.runtime import tasks
 
@@ -51,12 +51,20 @@ def sweep_outbox_command() -> None:
     confirmation_prompt=True,
     help="At least 8 characters (asked for when left out).",
 )
-@click.option("--org", "org_name", default=None, help="Organization name (first run only).")
+@click.option(
+    "--org",
+    "org_name",
+    default=None,
+    help="Organization name: created, with this user as owner, when none has it.",
+)
 @with_appcontext
 def create_admin_command(email: str, name: str, password: str, org_name: str | None) -> None:
-    """Create the organization and its owner, or make a user admin of the existing one."""
+    """Create an organization and its owner, or make a user admin of an existing one.
+
+    Without --org after setup the user becomes admin of the first organization.
+    """
     try:
-        result = accounts.create_admin(db.session, email, name, password, org_name)
+        result = admins.create_admin(db.session, email, name, password, org_name)
     except accounts.ValidationError as exc:
         raise click.ClickException(" ".join(exc.errors.values())) from None
     except accounts.AccountError as exc:
@@ -65,7 +73,5 @@ def create_admin_command(email: str, name: str, password: str, org_name: str | N
     if result.created_organization:
         click.echo(f'Created organization "{org.name}" with owner {result.user.email}.')
         return
-    if org_name and org_name.strip() != org.name:
-        click.echo(f'Organization "{org.name}" already exists; --org was not used.')
     verb = "Created" if result.created_user else "Updated"
     click.echo(f'{verb} {result.user.email}: {result.role} of "{org.name}".')

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort, g
+from flask import abort, g, request
 from flask_login import current_user, login_required
 
 from spoke.extensions import db
@@ -33,6 +33,9 @@ def role_required(*roles: str) -> Callable[[F], F]:
         @wraps(view)
         @login_required
         def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if g.get("membership") is None and request.view_args:
+                # An object route: 403 would tell a stranger that the id exists.
+                abort(404)
             if current_membership().role not in roles:
                 abort(403, "Your role does not allow this.")
             # Objects of another of the user's organizations re-check the role there.
@@ -54,7 +57,8 @@ def staff_required(view: F) -> F:
 
 def _in_org_or_404(org_id: int) -> None:
     """404 unless the user belongs to `org_id`; switch to it if it is not the current one."""
-    if org_id == current_org_id():
+    current = g.get("membership")
+    if current is not None and org_id == current.organization_id:
         return
     from spoke.views._web import use_organization
 
@@ -77,7 +81,8 @@ def get_campaign_or_404(campaign_id: int) -> Campaign:
 
 def get_team_or_404(team_id: int) -> Team:
     team = db.session.get(Team, team_id)
-    if team is None or team.organization_id != current_org_id():
+    current = g.get("membership")
+    if team is None or current is None or team.organization_id != current.organization_id:
         abort(404)
     return team
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import math
+import time
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -9,18 +13,22 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     make_response,
     redirect,
     render_template,
     request,
     url_for,
 )
+from flask_limiter import RequestLimit
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from spoke.accounts import accounts
-from spoke.extensions import db, htmx
+from spoke.config import MB
+from spoke.extensions import db, htmx, limiter
 from spoke.views import _web as web
 
 bp = Blueprint("auth", __name__)
@@ -29,6 +37,7 @@ SETUP_DONE = "spoke.setup_done"  # app.extensions key: an organization exists (n
 # Machine endpoints that must not be sent to a setup page meant for people.
 SETUP_EXEMPT_BLUEPRINTS = {"webhooks"}
 BAD_LOGIN = "Email or password is incorrect."
+TOO_MANY = "Too many attempts, try again in {minutes} minute{s}."
 
 
 def invalid_status() -> int:
@@ -96,7 +105,41 @@ def setup() -> Any:
     return render_template("auth/setup.html", form=form, errors=errors), status
 
 
+def _login_account_key() -> str:
+    """Throttle key for the account tried: a digest of the email, not the email itself."""
+    email = accounts.normalize_email(request.form.get("email"))
+    return "account:" + hashlib.sha256(email.encode()).hexdigest() if email else ""
+
+
+def _login_failed(_response: Response) -> bool:
+    """Count only failed log-ins against the limits (a refusal by the limit is not one)."""
+    return bool(g.get("login_failed"))
+
+
+def _too_many_attempts(limit: RequestLimit) -> Response:
+    """The login page saying when to try again (429); nothing else changes."""
+    minutes = max(1, math.ceil((limit.window.reset_time - time.time()) / 60))
+    error = TOO_MANY.format(minutes=minutes, s="" if minutes == 1 else "s")
+    page = render_template(
+        "auth/login.html", email=request.form.get("email", ""), error=error, next=next_param()
+    )
+    return make_response(page, 429)
+
+
+def _login_limit(config_key: str, key_func: Callable[[], str], scope: str) -> Any:
+    return limiter.limit(
+        lambda: current_app.config[config_key],
+        key_func=key_func,
+        methods=["POST"],
+        deduct_when=_login_failed,
+        on_breach=_too_many_attempts,
+        scope=scope,
+    )
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@_login_limit("LOGIN_LIMIT_PER_ACCOUNT", _login_account_key, "account")
+@_login_limit("LOGIN_LIMIT_PER_ADDRESS", get_remote_address, "address")
 def login() -> Any:
     """Log in with email and password, then go to a safe `next`."""
     next_url = next_param()
@@ -109,6 +152,7 @@ def login() -> Any:
         if user is not None:
             login_user(user)
             return redirect(web.safe_next(next_url), code=303)
+        g.login_failed = True
         error = BAD_LOGIN
     status = invalid_status() if error else 200
     return render_template("auth/login.html", email=email, error=error, next=next_url), status
@@ -144,7 +188,10 @@ def signup() -> Any:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
-    """Log out and go to the login page."""
+    """Log out everywhere (the session token rotates) and go to the login page."""
+    if current_user.is_authenticated:
+        accounts.end_sessions(db.session, current_user.id)
+        db.session.commit()
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"), code=303)
@@ -164,6 +211,20 @@ def error_page(template: str, error: HTTPException) -> Response:
 def forbidden(error: HTTPException) -> Response:
     """Explain a refusal on a full page instead of a bare error."""
     return error_page("errors/403.html", error)
+
+
+@bp.app_errorhandler(413)
+def too_large(error: HTTPException) -> Response:
+    """Say how big a request may be, instead of a bare error."""
+    upload = request.endpoint in current_app.config["UPLOAD_ENDPOINTS"]
+    limit = current_app.config["MAX_UPLOAD_SIZE" if upload else "MAX_CONTENT_LENGTH"]
+    page = render_template("errors/413.html", upload=upload, limit_mb=limit / MB)
+    response = make_response(page, 413)
+    if web.is_fragment_request():
+        # A control's fragment target is too small for the explanation: show it as the page.
+        response.headers.update({"HX-Retarget": "#main", "HX-Reswap": "outerHTML"})
+        response.headers["HX-Reselect"] = "#main"
+    return response
 
 
 @bp.app_errorhandler(404)
