@@ -87,10 +87,12 @@ def test_unsent_initials_count_down_and_go_back_to_the_pool(browser, live):
     minutes.fill("2")  # too short: refused with the range, nothing saved
     minutes.press("Tab")
     expect(admin.get_by_text("Enter a whole number from 5 to 10,080.")).to_be_visible()
+    admin.wait_for_load_state("networkidle")  # the refusal's swap is done before we type again
     minutes = admin.get_by_label("Release unsent initials held for how many minutes?")
     minutes.fill("5")
     minutes.press("Tab")
-    admin.wait_for_load_state("networkidle")
+    unsent = admin.locator("legend", has_text="Release Unsent Initials")
+    expect(unsent.get_by_role("status")).to_have_text("Saved")
     admin.reload()
     expect(minutes).to_have_value("5")
     expect(admin.get_by_label("Release Unsent Initials", exact=True)).to_be_checked()
