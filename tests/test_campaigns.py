@@ -23,6 +23,7 @@ SECTIONS = [
     "Assignment Management",
     "Script",
     "Canned responses",
+    "Questions",
 ]
 
 
@@ -181,6 +182,7 @@ def test_campaign_page_sections_in_order(client, admin, campaign):
         "assignment-management",
         "script",
         "canned-responses",
+        "questions",
     ]
     all_h2 = [h.get_text(strip=True) for h in soup.find_all("h2")]
     assert [h for h in all_h2 if h in SECTIONS] == SECTIONS
