@@ -142,8 +142,8 @@ def answer_choices(
     return [
         (
             f"{title}: {q.text}",
-            [(str(a.id), a.label) for a in q.answers]
-            + [(AnswerFilter(q.id, None).param, "No answer yet")],
+            [(str(a.id), f"{q.text} — {a.label}") for a in q.answers]
+            + [(AnswerFilter(q.id, None).param, f"{q.text} — No answer yet")],
         )
         for title, q in rows
     ]
