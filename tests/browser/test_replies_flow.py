@@ -120,6 +120,19 @@ def test_texter_answers_with_a_canned_response_and_records_an_answer(live_server
                 "Unknown field {frstName}"
             )
             shot(admin, "1_admin_canned", "#canned-responses")
+            # Fixed, it is added; deleting asks first, then deletes just that one.
+            new_form.get_by_label("Text").fill("Hi {firstName}")
+            new_form.get_by_role("button", name="Add canned response").click()
+            expect(panel.locator("summary strong")).to_have_count(3)
+            posts: list[str] = []
+            admin.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+            admin.once("dialog", lambda dialog: dialog.accept())
+            panel.get_by_role("button", name="Delete “Broken”").click()
+            expect(admin.locator("#canned-panel [role=status]")).to_have_text(
+                "Canned response “Broken” deleted."
+            )
+            assert len(posts) == 1 and posts[0].endswith("/delete"), posts  # one request only
+            expect(panel.locator("summary strong")).to_have_count(2)
             # Reorder: "Thanks" first.
             panel.locator("li").filter(has_text="Thanks").get_by_role(
                 "button", name="Move “Thanks” up"
