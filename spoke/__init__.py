@@ -71,4 +71,8 @@ def register_blueprints(app: Flask) -> None:
     for module in (auth, people, campaigns, contacts, texting, assignment_views, review, webhooks):
         app.register_blueprint(module.bp)
     app.register_blueprint(messages.bp)
+    from spoke.views import canned, questions, survey
+
+    for module in (canned, questions, survey):
+        app.register_blueprint(module.bp)
     csrf.exempt(webhooks.bp)  # Twilio signs its requests instead.

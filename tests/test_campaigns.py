@@ -15,7 +15,16 @@ from spoke.models import Campaign, CampaignTeam, Team
 from tests.factories import make_campaign, make_contacts, make_org, make_user
 
 HX = {"HX-Request": "true"}
-SECTIONS = ["Basics", "Contacts", "Texters", "Assignment Management", "Script"]
+# Issue 9 puts Canned responses and Questions after Script.
+SECTIONS = [
+    "Basics",
+    "Contacts",
+    "Texters",
+    "Assignment Management",
+    "Script",
+    "Canned responses",
+    "Questions",
+]
 
 
 def soup_of(response) -> BeautifulSoup:
@@ -164,14 +173,16 @@ def test_campaign_page_sections_in_order(client, admin, campaign):
     sections = soup.select("main > section.card")
     headings = [s.find("h2").get_text(strip=True) for s in sections]
     # The assignment history fragment brings its own section after Script.
-    assert headings[:5] == SECTIONS
-    assert headings[5:] in ([], ["Assignment history"])
-    assert [s["id"] for s in sections[:5]] == [
+    assert headings[: len(SECTIONS)] == SECTIONS
+    assert headings[len(SECTIONS) :] in ([], ["Assignment history"])
+    assert [s["id"] for s in sections[: len(SECTIONS)]] == [
         "basics",
         "contacts",
         "texters",
         "assignment-management",
         "script",
+        "canned-responses",
+        "questions",
     ]
     all_h2 = [h.get_text(strip=True) for h in soup.find_all("h2")]
     assert [h for h in all_h2 if h in SECTIONS] == SECTIONS

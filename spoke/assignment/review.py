@@ -19,6 +19,7 @@ from spoke.assignment import sql, textable
 from spoke.clock import now
 from spoke.models import Assignment, Campaign, Membership, User
 from spoke.models import CampaignContact as CC
+from spoke.responses.answers import AnswerFilter, answer_term, parse_answer_filter
 
 STATUSES: dict[str, str] = {
     "needs_message": "Needs message",
@@ -63,6 +64,8 @@ class ReviewFilter:
     country_code: str = "1"
     # "Textable now": each campaign's zones open when the filter was read (parse_filter).
     textable_zones: textable.CampaignZones | None = None
+    # A question's answer, or "no answer yet" to it.
+    answer: AnswerFilter | None = None
 
     def params(self) -> dict[str, str]:
         """The filter as form fields (for links, hidden fields and the filter form)."""
@@ -74,6 +77,7 @@ class ReviewFilter:
             "unhandled": "" if self.unhandled_minutes is None else str(self.unhandled_minutes),
             "q": self.search,
             "textable": "1" if self.textable_zones is not None else "",
+            "answer": self.answer.param if self.answer else "",
         }
         return {k: v for k, v in values.items() if v}
 
@@ -117,6 +121,9 @@ def parse_filter(
         )
         minutes = None
     search = (args.get("q") or "").strip()[:100]
+    answer = parse_answer_filter(session, organization_id, args.get("answer") or "")
+    if (args.get("answer") or "").strip() and answer is None:
+        errors["answer"] = "Choose an answer from the list."
     assignment_ids = None
     if texter_id is not None:
         assignment_ids = tuple(
@@ -145,6 +152,7 @@ def parse_filter(
             search=search,
             country_code=country_code,
             textable_zones=zones,
+            answer=answer,
         ),
         errors,
     )
@@ -178,6 +186,8 @@ def where_clause(f: ReviewFilter, at: datetime | None = None) -> ColumnElement[b
         terms.extend([CC.message_status == "needs_response", CC.last_inbound_at < cutoff])
     if f.textable_zones is not None:
         terms.append(textable.textable_now(f.textable_zones))
+    if f.answer is not None:
+        terms.append(answer_term(f.answer))
     search = _search(f.search, f.country_code)
     if search is not None:
         terms.append(search)

@@ -34,7 +34,7 @@ from spoke.transactions import begin_write
 
 JOB_THRESHOLD = 5000  # more matches than this: a job with a progress page, not the request
 RUNNING = ("queued", "running")
-FILTER_FIELDS = ("campaign", "texter", "status", "unhandled", "q", "textable")
+FILTER_FIELDS = ("campaign", "texter", "status", "unhandled", "q", "textable", "answer")
 INTERRUPTED = (
     "It stopped: the server restarted while it ran. The conversations moved before that stay "
     "moved; Resume continues from where it stopped."

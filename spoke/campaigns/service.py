@@ -159,7 +159,7 @@ def save_script(session: Session, campaign_id: int, text: str) -> Campaign:
     campaign = _lock_campaign(session, campaign_id)
     if campaign.status == "archived":
         raise _refuse(session, {"status": ARCHIVED_NO_EDIT})
-    error = script_error(text, campaign.custom_field_names or []) or _too_long(
+    error = script_error(text, campaign.custom_field_names or []) or too_long(
         session, campaign, text
     )
     if error:
@@ -169,7 +169,7 @@ def save_script(session: Session, campaign_id: int, text: str) -> Campaign:
     return campaign
 
 
-def _too_long(session: Session, campaign: Campaign, text: str) -> str:
+def too_long(session: Session, campaign: Campaign, text: str) -> str:
     """Why `text` is too long to text, as typed or filled in for the first contact; or ""."""
     return (
         segments.measure(text).refusal or preview_script(session, campaign, text, "").length.refusal

@@ -21,6 +21,7 @@ from spoke.models.people import (
     TeamMember,
     User,
 )
+from spoke.models.responses import CannedResponse, ContactAnswer, Question, QuestionAnswer
 from spoke.models.review import BulkAction
 
 __all__ = [
@@ -35,11 +36,15 @@ __all__ = [
     "Campaign",
     "CampaignContact",
     "CampaignTeam",
+    "CannedResponse",
+    "ContactAnswer",
     "ContactImport",
     "Membership",
     "Message",
     "OptOut",
     "Organization",
+    "Question",
+    "QuestionAnswer",
     "Team",
     "TeamMember",
     "User",

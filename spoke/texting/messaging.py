@@ -69,7 +69,7 @@ class SendRefused(Exception):
         self.message = message
 
 
-def _load_for_action(
+def load_for_action(
     session: Session, contact_id: int, user_id: int, is_admin: bool
 ) -> tuple[CampaignContact, Campaign]:
     """Start the write, lock the contact and check the actor may act on it."""
@@ -125,7 +125,7 @@ def send_initial(
     session: Session, contact_id: int, user_id: int, *, is_admin: bool = False
 ) -> Message:
     """Record the campaign's initial to one contact (needs_message -> messaged), queued."""
-    contact, campaign = _load_for_action(session, contact_id, user_id, is_admin)
+    contact, campaign = load_for_action(session, contact_id, user_id, is_admin)
     if contact.message_status != "needs_message":
         raise SendRefused("already_sent")
     _check_sendable(session, contact, campaign)
@@ -158,7 +158,7 @@ def send_reply(
         raise SendRefused("empty")
     if len(body) > MAX_BODY:
         raise SendRefused("too_long")
-    contact, campaign = _load_for_action(session, contact_id, user_id, is_admin)
+    contact, campaign = load_for_action(session, contact_id, user_id, is_admin)
     if contact.message_status == "needs_message":
         raise SendRefused("initial_first")
     _check_sendable(session, contact, campaign)
@@ -183,7 +183,7 @@ def skip_contact(
     session: Session, contact_id: int, user_id: int, *, is_admin: bool = False
 ) -> CampaignContact:
     """Close a contact without texting it (skip an initial, or "no response needed")."""
-    contact, _campaign = _load_for_action(session, contact_id, user_id, is_admin)
+    contact, _campaign = load_for_action(session, contact_id, user_id, is_admin)
     contact.message_status = "closed"
     session.flush()
     return contact
@@ -193,7 +193,7 @@ def opt_out_contact(
     session: Session, contact_id: int, user_id: int, *, is_admin: bool = False
 ) -> CampaignContact:
     """Opt a contact out: closed here, and its cell on the organization's opt-out list."""
-    contact, campaign = _load_for_action(session, contact_id, user_id, is_admin)
+    contact, campaign = load_for_action(session, contact_id, user_id, is_admin)
     opt_out_cell(session, campaign.organization_id, contact.cell, reason="Opted out by texter")
     contact.opted_out = True
     contact.message_status = "closed"
@@ -208,7 +208,7 @@ def retry_message(
     found = session.get(Message, message_id)
     if found is None or found.direction != "out":
         raise LookupError(f"outbound message {message_id} does not exist")
-    contact, campaign = _load_for_action(session, found.contact_id, user_id, is_admin)
+    contact, campaign = load_for_action(session, found.contact_id, user_id, is_admin)
     message = transactions.lock_row(session, Message, message_id)
     assert message is not None
     if message.status != "failed":

@@ -106,9 +106,10 @@ def _preview(campaign: Campaign, text: str) -> preview.Preview:
     return preview.preview_script(db.session, campaign, text, current_user.first_name)
 
 
-def _page(campaign: Campaign, code: int = 200, **overrides: dict[str, Any]) -> tuple[str, int]:
+def page(campaign: Campaign, code: int = 200, **overrides: dict[str, Any]) -> tuple[str, int]:
     """Render the campaign page; `overrides` replace a fragment's context (to show errors)."""
     context = {
+        **overrides,
         "basics": overrides.get("basics") or _basics_ctx(campaign),
         "script_form": overrides.get("script_form") or _script_ctx(campaign),
         "status_panel": overrides.get("status_panel") or _status_ctx(campaign),
@@ -124,7 +125,7 @@ def _section_error(campaign: Campaign, section: str, ctx: dict[str, Any]) -> Res
     """Show a section's errors: its fragment (htmx), else the whole page (422 to a form)."""
     if web.is_fragment_request():
         return render_template(SECTIONS[section], campaign=campaign, **{section: ctx})
-    return _page(campaign, invalid_status(), **{section: ctx})
+    return page(campaign, invalid_status(), **{section: ctx})
 
 
 def _section_saved(
@@ -172,7 +173,7 @@ def new() -> ResponseValue:
 @authz.staff_required
 def show(campaign_id: int) -> ResponseValue:
     """Show the campaign page: status, counts and its sections."""
-    return _page(authz.get_campaign_or_404(campaign_id))
+    return page(authz.get_campaign_or_404(campaign_id))
 
 
 @bp.route("/campaigns/<int:campaign_id>/basics", methods=["POST"])

@@ -29,6 +29,7 @@ from spoke.clock import now
 from spoke.extensions import db, htmx
 from spoke.models import Assignment, BulkAction, Campaign, CampaignContact
 from spoke.models.messages import STALL_MINUTES
+from spoke.responses import answers
 from spoke.runtime import tasks
 from spoke.views import _authz as authz
 from spoke.views import _params as params
@@ -94,6 +95,7 @@ def _results_ctx(
         "campaigns": campaigns,
         "people": domain.members(db.session, org_id),
         "statuses": domain.STATUSES,
+        "answer_choices": answers.answer_choices(db.session, org_id),
     }
 
 

@@ -1,0 +1,1 @@
+"""Canned responses, survey questions and the answers texters record for contacts."""
