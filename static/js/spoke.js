@@ -40,4 +40,13 @@
     if (window.htmx && form.hasAttribute("hx-confirm")) return;
     if (message && !window.confirm(message)) { e.preventDefault(); e.stopImmediatePropagation(); }
   }, true);
+
+  // A choice marked data-closes-details folds its <details> list once htmx has answered
+  // (CSP forbids hx-on, which needs eval).
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var el = e.detail && e.detail.elt;
+    if (!el || !el.closest || !el.hasAttribute("data-closes-details")) return;
+    var details = el.closest("details");
+    if (details) details.open = false;
+  });
 })();
