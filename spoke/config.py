@@ -60,6 +60,10 @@ def defaults(instance_path: str) -> dict[str, object]:
         # In-process jobs: run on a background thread (False runs them inline; tests).
         "JOBS_IN_THREAD": True,
         "UPLOAD_FOLDER": os.path.join(instance_path, "uploads"),
+        # Large exports are written here; their download links last 24 hours.
+        "EXPORT_FOLDER": os.path.join(instance_path, "exports"),
+        # Exports with more rows than this run as a job with a progress bar.
+        "EXPORT_JOB_THRESHOLD": 10_000,
         "MAX_CONTENT_LENGTH": 200 * 1024 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

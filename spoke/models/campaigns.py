@@ -163,6 +163,8 @@ class CampaignContact(db.Model):
         ),
         Index("ix_contact_assignment_status", "assignment_id", "message_status"),
         Index("ix_contact_campaign_status", "campaign_id", "message_status", "id"),
+        # A campaign's contacts in id order: the export's keyset pages.
+        Index("ix_contact_campaign_id", "campaign_id", "id"),
         Index("ix_contact_cell", "cell"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
