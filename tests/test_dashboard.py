@@ -191,7 +191,7 @@ def test_dashboard_page_full_and_as_a_polled_fragment(day, client, auth):
     poller = soup.select_one("#dashboard")
     assert poller["hx-get"] == url and "load delay:15s" in poller["hx-trigger"]
     assert poller.has_attr("data-poll-when-visible")
-    assert soup.select_one("a[href='%s']" % url).get_text() == "Refresh"  # works without JS
+    assert soup.select_one(f"a[href='{url}']").get_text() == "Refresh"  # works without JS
     chart = soup.select_one("#dash-chart")
     assert chart["data-chart-lib"].endswith("vendor/uplot/uPlot.iife.min.js")
     table = soup.select("#dash-chart-table tbody tr")
