@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, func, literal, select
 from sqlalchemy.orm import Session
 
 from spoke import clock
@@ -111,14 +111,21 @@ def median_answer_seconds(session: Session, campaign_id: int) -> float | None:
     return sum(w or 0 for w in middle) / len(middle)
 
 
-def _held(session: Session, campaign_id: int, where: ColumnElement[bool]) -> dict:  # type: ignore[type-arg]
-    """Held contacts matching `where` per assignment: {assignment id: (count, oldest inbound)}."""
+def _held(session: Session, campaign_id: int, where: ColumnElement[bool], oldest: bool) -> dict:  # type: ignore[type-arg]
+    """Held contacts matching `where` per assignment: {assignment id: (count, oldest inbound)}.
+
+    Read from an index alone: `oldest` only where the index holds last_inbound_at.
+    """
     rows = session.execute(
-        select(CC.assignment_id, func.count(), func.min(CC.last_inbound_at))
+        select(
+            CC.assignment_id,
+            func.count(),
+            func.min(CC.last_inbound_at) if oldest else literal(None),
+        )
         .where(CC.campaign_id == campaign_id, CC.assignment_id.is_not(None), where)
         .group_by(CC.assignment_id)
     ).all()
-    return {aid: (n, oldest) for aid, n, oldest in rows}
+    return {aid: (n, first) for aid, n, first in rows}
 
 
 def _chart(session: Session, campaign_id: int, at: datetime) -> list[Bucket]:
@@ -189,18 +196,11 @@ def campaign_dashboard(session: Session, campaign: Campaign) -> Dashboard:
     board.pool_replies, oldest_pool = session.execute(
         select(func.count(), func.min(CC.last_inbound_at)).where(sql.pool_replies(campaign.id))
     ).one()
-    # Spelled as ix_contact_held_unsent and ix_contact_held_needs_response.
+    # Spelled as ix_contact_held_initials_by_texter and ix_contact_held_replies_by_texter.
     unsent = _held(
-        session,
-        campaign.id,
-        and_(
-            sql.status_is("needs_message"),
-            CC.last_inbound_at.is_(None),
-            CC.last_outbound_at.is_(None),
-            sql.NOT_OPTED_OUT,
-        ),
+        session, campaign.id, and_(sql.status_is("needs_message"), sql.NOT_OPTED_OUT), False
     )
-    unhandled = _held(session, campaign.id, sql.status_is("needs_response"))
+    unhandled = _held(session, campaign.id, sql.status_is("needs_response"), True)
     board.held_unsent = sum(n for n, _ in unsent.values())
     board.held_replies = sum(n for n, _ in unhandled.values())
     waiting = [oldest_pool, *(oldest for _, oldest in unhandled.values())]

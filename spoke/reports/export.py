@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Row, Select, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from spoke.models import Assignment, Campaign, CampaignContact, Message, User
@@ -81,33 +81,39 @@ def _message_counts(session: Session, contact_ids: Sequence[int]) -> dict[int, t
     return {cid: (int(s or 0), int(r or 0), last) for cid, s, r, last in rows}
 
 
+def _pages(session: Session, query: Select, id_column: Any, page: int) -> Iterator[Sequence[Row]]:  # type: ignore[type-arg]
+    """Run `query` a page at a time, each page after the last id seen (keyset pagination)."""
+    after = 0
+    while True:
+        rows = session.execute(query.where(id_column > after).order_by(id_column).limit(page)).all()
+        if not rows:
+            return
+        yield rows
+        after = rows[-1][0]
+
+
 def contact_rows(session: Session, campaign: Campaign, page: int = PAGE) -> Iterator[list[str]]:
     """Yield one row per contact of the campaign, in id order, a page at a time."""
     fields = list(campaign.custom_field_names)
     questions = [qid for qid, _ in answers.question_columns(session, campaign.id)]
     cc = CampaignContact
-    after = 0
-    while True:
-        contacts = session.execute(
-            select(
-                cc.id,
-                cc.first_name,
-                cc.last_name,
-                cc.cell,
-                cc.zip,
-                cc.custom_fields,
-                cc.message_status,
-                cc.opted_out,
-                User.name,
-            )
-            .outerjoin(Assignment, Assignment.id == cc.assignment_id)
-            .outerjoin(User, User.id == Assignment.user_id)
-            .where(cc.campaign_id == campaign.id, cc.id > after)
-            .order_by(cc.id)
-            .limit(page)
-        ).all()
-        if not contacts:
-            return
+    query = (
+        select(
+            cc.id,
+            cc.first_name,
+            cc.last_name,
+            cc.cell,
+            cc.zip,
+            cc.custom_fields,
+            cc.message_status,
+            cc.opted_out,
+            User.name,
+        )
+        .outerjoin(Assignment, Assignment.id == cc.assignment_id)
+        .outerjoin(User, User.id == Assignment.user_id)
+        .where(cc.campaign_id == campaign.id)
+    )
+    for contacts in _pages(session, query, cc.id, page):
         ids = [c.id for c in contacts]
         counts = _message_counts(session, ids)
         said = answers.contact_answers(session, campaign.id, ids)
@@ -128,7 +134,6 @@ def contact_rows(session: Session, campaign: Campaign, page: int = PAGE) -> Iter
                 str(received),
                 _when(last),
             ]
-        after = ids[-1]
 
 
 MESSAGE_HEADER = [
@@ -148,29 +153,24 @@ MESSAGE_HEADER = [
 def message_rows(session: Session, campaign: Campaign, page: int = PAGE) -> Iterator[list[str]]:
     """Yield one row per message of the campaign, in id order, a page at a time."""
     texter = aliased(User)
-    after = 0
-    while True:
-        rows = session.execute(
-            select(
-                Message.id,
-                Message.created_at,
-                Message.direction,
-                CampaignContact.first_name,
-                CampaignContact.last_name,
-                CampaignContact.cell,
-                texter.name,
-                Message.body,
-                Message.status,
-                Message.error,
-            )
-            .join(CampaignContact, CampaignContact.id == Message.contact_id)
-            .outerjoin(texter, texter.id == Message.user_id)
-            .where(Message.campaign_id == campaign.id, Message.id > after)
-            .order_by(Message.id)
-            .limit(page)
-        ).all()
-        if not rows:
-            return
+    query = (
+        select(
+            Message.id,
+            Message.created_at,
+            Message.direction,
+            CampaignContact.first_name,
+            CampaignContact.last_name,
+            CampaignContact.cell,
+            texter.name,
+            Message.body,
+            Message.status,
+            Message.error,
+        )
+        .join(CampaignContact, CampaignContact.id == Message.contact_id)
+        .outerjoin(texter, texter.id == Message.user_id)
+        .where(Message.campaign_id == campaign.id)
+    )
+    for rows in _pages(session, query, Message.id, page):
         for mid, at, direction, first, last, cell, name, body, status, error in rows:
             yield [
                 str(mid),
@@ -184,7 +184,6 @@ def message_rows(session: Session, campaign: Campaign, page: int = PAGE) -> Iter
                 status,
                 error,
             ]
-        after = rows[-1][0]
 
 
 def row_count(session: Session, campaign_id: int, kind: str) -> int:
