@@ -66,7 +66,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def register_blueprints(app: Flask) -> None:
     from spoke.views import assignment as assignment_views
-    from spoke.views import auth, campaigns, contacts, messages, people, review, texting, webhooks
+    from spoke.views import (
+        auth,
+        campaigns,
+        contacts,
+        messages,
+        people,
+        reports,
+        review,
+        texting,
+        webhooks,
+    )
 
     for module in (auth, people, campaigns, contacts, texting, assignment_views, review, webhooks):
         app.register_blueprint(module.bp)
@@ -75,4 +85,5 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (canned, questions, survey):
         app.register_blueprint(module.bp)
+    app.register_blueprint(reports.bp)
     csrf.exempt(webhooks.bp)  # Twilio signs its requests instead.

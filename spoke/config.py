@@ -72,6 +72,10 @@ def defaults(instance_path: str) -> dict[str, object]:
         "UPLOAD_ENDPOINTS": ("contacts.upload",),
         # Request line plus headers, enforced by waitress.
         "MAX_REQUEST_HEADER_SIZE": 64 * 1024,
+        # Large exports are written here; their download links last 24 hours.
+        "EXPORT_FOLDER": os.path.join(instance_path, "exports"),
+        # Exports with more rows than this run as a job with a progress bar.
+        "EXPORT_JOB_THRESHOLD": 10_000,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,

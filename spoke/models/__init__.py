@@ -21,6 +21,7 @@ from spoke.models.people import (
     TeamMember,
     User,
 )
+from spoke.models.reports import CampaignActivity, CampaignExport
 from spoke.models.responses import CannedResponse, ContactAnswer, Question, QuestionAnswer
 from spoke.models.review import BulkAction
 
@@ -34,7 +35,9 @@ __all__ = [
     "AssignmentEvent",
     "BulkAction",
     "Campaign",
+    "CampaignActivity",
     "CampaignContact",
+    "CampaignExport",
     "CampaignTeam",
     "CannedResponse",
     "ContactAnswer",

@@ -36,6 +36,9 @@ _POOL_INITIALS = text(
 )
 _POOL_REPLIES = text("assignment_id IS NULL AND message_status = 'needs_response'")
 _HELD_REPLIES = text("assignment_id IS NOT NULL AND message_status = 'needs_response'")
+_HELD_INITIALS = text(
+    "assignment_id IS NOT NULL AND message_status = 'needs_message' AND NOT opted_out"
+)
 # Held contacts never texted and never heard from: what Release Unsent Initials may release.
 # No `NOT opted_out` here: SQLAlchemy writes it `opted_out = 0` on SQLite, which SQLite does
 # not match to `NOT opted_out`, so the index would go unused there (the query filters it).
@@ -161,8 +164,26 @@ class CampaignContact(db.Model):
             postgresql_where=_HELD_UNSENT,
             sqlite_where=_HELD_UNSENT,
         ),
+        # The dashboard's per-texter counts, read from the index alone (no table rows).
+        Index(
+            "ix_contact_held_replies_by_texter",
+            "campaign_id",
+            "assignment_id",
+            "last_inbound_at",
+            postgresql_where=_HELD_REPLIES,
+            sqlite_where=_HELD_REPLIES,
+        ),
+        Index(
+            "ix_contact_held_initials_by_texter",
+            "campaign_id",
+            "assignment_id",
+            postgresql_where=_HELD_INITIALS,
+            sqlite_where=_HELD_INITIALS,
+        ),
         Index("ix_contact_assignment_status", "assignment_id", "message_status"),
         Index("ix_contact_campaign_status", "campaign_id", "message_status", "id"),
+        # A campaign's contacts in id order: the export's keyset pages.
+        Index("ix_contact_campaign_id", "campaign_id", "id"),
         Index("ix_contact_cell", "cell"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -19,12 +19,30 @@ STALL_MINUTES = 10
 
 # Outbound messages not yet accepted by the provider: what the outbox re-queuer scans.
 _OUTBOX = text("status IN ('queued', 'sending')")
+# A texter's answers to a reply: what the dashboard counts and takes the median wait of.
+_ANSWERS = text("reply_wait_seconds IS NOT NULL")
 
 
 class Message(db.Model):
     __tablename__ = "message"
     __table_args__ = (
         Index("ix_message_contact_time", "contact_id", "created_at"),
+        # A campaign's messages in id order: the export's keyset pages.
+        Index("ix_message_campaign", "campaign_id", "id"),
+        Index(
+            "ix_message_answers_time",
+            "campaign_id",
+            "created_at",
+            postgresql_where=_ANSWERS,
+            sqlite_where=_ANSWERS,
+        ),
+        Index(
+            "ix_message_answers_wait",
+            "campaign_id",
+            "reply_wait_seconds",
+            postgresql_where=_ANSWERS,
+            sqlite_where=_ANSWERS,
+        ),
         Index(
             "ix_message_outbox",
             "status",
@@ -35,7 +53,7 @@ class Message(db.Model):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("campaign_contact.id"))
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
     direction: Mapped[str] = mapped_column(String(3))  # "in" or "out"
     body: Mapped[str] = mapped_column(Text)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), default=None)
@@ -47,6 +65,8 @@ class Message(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str] = mapped_column(Text, default="")  # a short reason a texter may read
     error_detail: Mapped[str] = mapped_column(Text, default="")  # provider detail, for admins
+    # Set on a texter's answer to an unhandled reply: how long that reply had waited.
+    reply_wait_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(default=now)
     updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
 

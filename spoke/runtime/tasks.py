@@ -22,6 +22,7 @@ RUN_IMPORT = "jobs.imports.run_import"
 RUN_BULK_ACTION = "jobs.review.run_bulk_action"
 RELEASE_UNHANDLED = "jobs.release.release_unhandled"
 SWEEP_OUTBOX = "jobs.outbox.sweep_outbox"
+RUN_EXPORT = "jobs.exports.run_export"
 
 # A delivery is short: the provider's HTTP call is bounded at 30 s (providers.py) and the
 # outbox gives back a row left `sending` after 300 s, so the job must end well before that.

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from spoke import clock, transactions
 from spoke.contacts.optouts import is_opt_out_request, opt_out_cell
 from spoke.models import Campaign, CampaignContact, Message
+from spoke.reports import activity
 from spoke.texting import failures
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,7 @@ def receive_inbound(
         log.info("inbound %s recorded concurrently", provider_sid)
         return _already_recorded(session, provider_sid)
     contact.last_inbound_at = clock.now()
+    activity.record(session, contact.campaign_id, contact.last_inbound_at, received=1)
     if is_opt_out_request(body):
         opt_out_cell(
             session, contact.campaign.organization_id, cell, reason="Texted " + body.strip()

@@ -18,6 +18,7 @@ from spoke.campaigns import script
 from spoke.campaigns.hours import Hours
 from spoke.contacts.optouts import is_listed, opt_out_cell
 from spoke.models import Assignment, Campaign, CampaignContact, Message, User
+from spoke.reports import activity
 from spoke.texting.delivery import MAX_ATTEMPTS, deliver
 from spoke.texting.inbound import apply_status_callback, receive_inbound
 from spoke.texting.segments import MAX_CHARACTERS
@@ -105,8 +106,14 @@ def _check_sendable(session: Session, contact: CampaignContact, campaign: Campai
 
 
 def _record_outbound(
-    session: Session, contact: CampaignContact, user_id: int, body: str
+    session: Session,
+    contact: CampaignContact,
+    user_id: int,
+    body: str,
+    reply_wait_seconds: int | None = None,
 ) -> Message:
+    """Queue the text, and count it (and the answer, if it answers a reply) on the dashboard."""
+    at = clock.now()
     message = Message(
         contact_id=contact.id,
         campaign_id=contact.campaign_id,
@@ -114,9 +121,18 @@ def _record_outbound(
         body=body,
         user_id=user_id,
         status="queued",
+        reply_wait_seconds=reply_wait_seconds,
     )
     session.add(message)
-    contact.last_outbound_at = clock.now()
+    contact.last_outbound_at = at
+    activity.record(
+        session,
+        contact.campaign_id,
+        at,
+        texter_id=user_id,
+        sent=1,
+        answered=int(reply_wait_seconds is not None),
+    )
     session.flush()
     return message
 
@@ -174,9 +190,13 @@ def send_reply(
         )
         if repeat is not None:
             raise SendRefused("already_sent")
+    wait = None
     if contact.message_status == "needs_response":
+        # This answers the reply: the dashboard's "time from a reply to its answer".
         contact.message_status = "convo"
-    return _record_outbound(session, contact, user_id, body)
+        waited_since = contact.last_inbound_at or clock.now()
+        wait = max(0, int((clock.now() - waited_since).total_seconds()))
+    return _record_outbound(session, contact, user_id, body, wait)
 
 
 def skip_contact(

@@ -1,0 +1,1 @@
+"""Reports: the campaign dashboard, its activity rollup, and CSV exports."""
