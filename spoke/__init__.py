@@ -59,8 +59,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def register_blueprints(app: Flask) -> None:
     from spoke.views import assignment as assignment_views
-    from spoke.views import auth, campaigns, contacts, people, review, texting, webhooks
+    from spoke.views import auth, campaigns, contacts, health, people, review, texting, webhooks
 
     for module in (auth, people, campaigns, contacts, texting, assignment_views, review, webhooks):
         app.register_blueprint(module.bp)
+    app.register_blueprint(health.bp)
     csrf.exempt(webhooks.bp)  # Twilio signs its requests instead.

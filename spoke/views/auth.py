@@ -27,7 +27,7 @@ bp = Blueprint("auth", __name__)
 
 SETUP_DONE = "spoke.setup_done"  # app.extensions key: an organization exists (never unset)
 # Machine endpoints that must not be sent to a setup page meant for people.
-SETUP_EXEMPT_BLUEPRINTS = {"webhooks"}
+SETUP_EXEMPT_BLUEPRINTS = {"webhooks", "health"}
 BAD_LOGIN = "Email or password is incorrect."
 
 
