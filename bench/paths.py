@@ -226,7 +226,8 @@ def app_texter_send_page(session: Session, ds: Dataset) -> Rows:
 def bare_texter_send_page(session: Session, ds: Dataset) -> Rows:
     pending = """FROM campaign_contact cc WHERE cc.assignment_id = :a
         AND cc.message_status = 'needs_message' AND NOT cc.opted_out
-        AND NOT EXISTS (SELECT 1 FROM opt_out o WHERE o.organization_id = :o AND o.cell = cc.cell)"""
+        AND NOT EXISTS (SELECT 1 FROM opt_out o
+                        WHERE o.organization_id = :o AND o.cell = cc.cell)"""
     params = {"a": ds.assignment_of[ds.heavy_id], "o": ds.org_id}
     first = _run(session, f"SELECT min(cc.id) {pending}", **params)[0][0]
     left = _run(session, f"SELECT count(*) {pending}", **params)[0][0]

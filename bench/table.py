@@ -131,7 +131,8 @@ def _verdict(result: Result) -> str:
 def table(results: Iterable[Result]) -> str:
     """The results as one Markdown table."""
     lines = [
-        "| what | db | data | median ms | p95 ms | floor p95 ms | ratio | target | result | notes |",
+        "| what | db | data | median ms | p95 ms | floor p95 ms | ratio | target | result "
+        "| notes |",
         "|---|---|---|--:|--:|--:|--:|---|---|---|",
     ]
     for r in results:
