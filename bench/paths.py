@@ -73,6 +73,7 @@ def _bare_claim(session: Session, ds: Dataset, user_id: int, pool: str, order: s
 def app_claim_initials(session: Session, ds: Dataset) -> Rows:
     result = claims.claim_initials(session, ds.campaign_id, ds.claimer_ids[0])
     assert result.ok, result.message
+    session.flush()  # the assignment_event insert, which a commit would send
     return sorted(result.contact_ids)
 
 
@@ -84,6 +85,7 @@ def bare_claim_initials(session: Session, ds: Dataset) -> Rows:
 def app_claim_replies(session: Session, ds: Dataset) -> Rows:
     result = claims.claim_replies(session, ds.campaign_id, ds.claimer_ids[1])
     assert result.ok, result.message
+    session.flush()  # the assignment_event insert, which a commit would send
     return sorted(result.contact_ids)
 
 

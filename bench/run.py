@@ -136,7 +136,8 @@ def http_results(seconds: int) -> tuple[list[Result], list[tuple[str, str]]]:
         )
     for kind, run, title in runs:
         with throwaway_database(kind) as url:
-            ds = data.generate(database_uri(url), 10_000)
+            # 100k: a pool of 210 batches, so no texter runs dry within the run.
+            ds = data.generate(database_uri(url), 100_000)
             rows, summary = run(ds, seconds)
         results += rows
         sections.append((f"HTTP load: {title} (locust, every request type)", summary))

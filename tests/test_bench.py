@@ -11,11 +11,13 @@ from contextlib import contextmanager
 
 import pytest
 from flask import current_app
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
+from sqlalchemy.engine.interfaces import CacheStats
 
 from bench import data, pages, paths, run, sql_bench
 from bench.common import throwaway_database
 from bench.table import Result, document, percentile, table
+from spoke.assignment import claims
 from spoke.config import database_uri
 from spoke.extensions import db
 from spoke.models import CampaignContact as CC
@@ -220,3 +222,38 @@ def test_load_users_find_their_next_step_in_the_real_pages(fresh_dataset, fresh_
     )
     following = pages.SEND.search(sent.text).group(1)
     assert following != first
+
+
+def test_claim_statements_are_cached_and_each_pool_keeps_its_own(fresh_dataset, fresh_ctx):
+    """Found by the bench: the claim UPDATE had no cache key, so every claim recompiled it."""
+    ds = fresh_dataset
+    hits: dict[str, list[bool]] = {}
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        if statement.lstrip().startswith("UPDATE campaign_contact SET assignment_id"):
+            hits.setdefault("update", []).append(context.cache_hit == CacheStats.CACHE_HIT)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        got = []
+        for user_id, take in (
+            (ds.claimer_ids[0], claims.claim_initials),
+            (ds.claimer_ids[1], claims.claim_replies),
+            (ds.claimer_ids[2], claims.claim_initials),
+            (ds.claimer_ids[3], claims.claim_replies),
+        ):
+            result = take(db.session, ds.campaign_id, user_id)
+            db.session.commit()
+            statuses = set(
+                db.session.scalars(select(CC.message_status).where(CC.id.in_(result.contact_ids)))
+            )
+            got.append((result.claimed, statuses))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert got == [
+        (200, {"needs_message"}),
+        (24, {"needs_response"}),
+        (200, {"needs_message"}),
+        (0, set()),
+    ]
+    assert hits["update"][2] is True  # the second initials claim reused the compiled UPDATE
