@@ -278,6 +278,13 @@ def _bulk_load(ds: Dataset, at: datetime) -> None:
         db.session.commit()
 
 
+def _keep_bench_logs() -> None:
+    """Alembic's fileConfig disables every logger that exists; keep the bench's progress."""
+    for name, logger in logging.root.manager.loggerDict.items():
+        if name.startswith("bench") and isinstance(logger, logging.Logger):
+            logger.disabled = False
+
+
 def generate(url: str, contacts: int) -> Dataset:
     """Migrate an empty database at `url` and fill it; return what was made."""
     kind = "postgresql" if url.startswith("postgresql") else "sqlite"
@@ -286,6 +293,7 @@ def generate(url: str, contacts: int) -> Dataset:
     app = bench_app(url)
     with app.app_context():
         upgrade()
+        _keep_bench_logs()
         _people(ds)
         _bulk_load(ds, now())
         db.session.remove()
