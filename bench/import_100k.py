@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import random
 import resource
@@ -84,8 +85,8 @@ def generate_csv(path: Path, rows: int, seed: int = 7) -> dict[str, int]:
     return expected
 
 
-def run_once(label: str, uri: str, source: Path, rows: int, trace: bool) -> None:
-    """Set up an org and campaign on `uri`, import `source` and report the numbers."""
+def run_once(label: str, uri: str, source: Path, rows: int, trace: bool) -> dict[str, float]:
+    """Set up an org and campaign on `uri`, import `source`, report and return the numbers."""
     workdir = Path(tempfile.mkdtemp(prefix="spoke-bench-"))
     app = create_app(
         {
@@ -158,12 +159,15 @@ def run_once(label: str, uri: str, source: Path, rows: int, trace: bool) -> None
             db.engine.dispose()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    numbers = {"seconds": elapsed, "rows": rows, "peak_rss_mb": rss_after / 1024}
+    out("RESULT " + json.dumps({"backend": label, **numbers}))
+    return numbers
 
 
-def postgres_run(url: str, source: Path, rows: int, trace: bool) -> None:
+def postgres_run(url: str, source: Path, rows: int, trace: bool) -> dict[str, float]:
     """Benchmark on a throwaway database on the given PostgreSQL server."""
     with throwaway_postgres(url, "spoke_bench") as target:
-        run_once("postgresql", target, source, rows, trace)
+        return run_once("postgresql", target, source, rows, trace)
 
 
 def main() -> None:

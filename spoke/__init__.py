@@ -70,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
         auth,
         campaigns,
         contacts,
+        health,
         messages,
         people,
         reports,
@@ -86,4 +87,5 @@ def register_blueprints(app: Flask) -> None:
     for module in (canned, questions, survey):
         app.register_blueprint(module.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(health.bp)
     csrf.exempt(webhooks.bp)  # Twilio signs its requests instead.

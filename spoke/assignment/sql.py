@@ -10,6 +10,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement as _Element
 from sqlalchemy.sql.selectable import ScalarSelect
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from spoke.clock import now
 from spoke.models import CampaignContact as CC
@@ -34,6 +35,9 @@ class _ArrayOf(_Element):  # type: ignore[type-arg]
     """PostgreSQL `ARRAY(subquery)`: evaluated once, as an InitPlan."""
 
     inherit_cache = True
+    # Part of the statement cache key: without it SQLAlchemy cannot cache any statement
+    # holding this element and compiles every claim, release chunk and move afresh.
+    _traverse_internals = [("subquery", InternalTraversal.dp_clauseelement)]
 
     def __init__(self, subquery: ScalarSelect) -> None:  # type: ignore[type-arg]
         self.subquery = subquery

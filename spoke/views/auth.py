@@ -35,7 +35,7 @@ bp = Blueprint("auth", __name__)
 
 SETUP_DONE = "spoke.setup_done"  # app.extensions key: an organization exists (never unset)
 # Machine endpoints that must not be sent to a setup page meant for people.
-SETUP_EXEMPT_BLUEPRINTS = {"webhooks"}
+SETUP_EXEMPT_BLUEPRINTS = {"webhooks", "health"}
 BAD_LOGIN = "Email or password is incorrect."
 TOO_MANY = "Too many attempts, try again in {minutes} minute{s}."
 
