@@ -60,8 +60,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def register_blueprints(app: Flask) -> None:
     from spoke.views import assignment as assignment_views
     from spoke.views import auth, campaigns, contacts, messages, people, review, texting, webhooks
+    from spoke.views import invite as invite_views
 
     for module in (auth, people, campaigns, contacts, texting, assignment_views, review, webhooks):
         app.register_blueprint(module.bp)
     app.register_blueprint(messages.bp)
+    app.register_blueprint(invite_views.bp)
     csrf.exempt(webhooks.bp)  # Twilio signs its requests instead.
