@@ -79,7 +79,7 @@ def assignment_history(campaign: Campaign) -> list[panel.HistoryRow]:
 @bp.app_template_global()
 def claim_buttons(campaign: Campaign, assignment: Assignment | None) -> panel.ClaimButtons:
     """Which claim buttons the texter sees."""
-    return panel.claim_buttons(campaign, assignment)
+    return panel.claim_buttons(db.session, campaign, assignment)
 
 
 @bp.app_template_global()
@@ -176,7 +176,8 @@ def claim(campaign_id: int, kind: str) -> ResponseValue:
             # "what next" link wait in the session for the claim fragment there.
             remember("claim", campaign.id, feedback, next_page=True)
             response = Response("", 200)
-            response.headers["HX-Location"] = url_for("texting.campaign", campaign_id=campaign.id)
+            page = "initials" if kind == "initials" and request.form.get("view") else "campaign"
+            response.headers["HX-Location"] = url_for(f"texting.{page}", campaign_id=campaign.id)
             return response
         remember("claim", campaign.id, feedback)
         assignment = authz.texter_assignment(campaign)

@@ -78,6 +78,10 @@ def _initial_context(campaign: Campaign, notice: str = "", error: str = "") -> d
         "campaign": campaign,
         "contact": contact,
         "left": q.initials_left(db.session, assignment.id) if assignment else 0,
+        "went_back": q.initials_went_back(db.session, assignment.id)
+        if assignment and contact is None
+        else None,
+        "assignment": assignment,
         "message": script.render(campaign.script, contact, current_user.first_name)
         if contact
         else "",
