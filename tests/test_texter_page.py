@@ -86,9 +86,7 @@ def test_done_texting_refreshes_the_counts_and_send_says_where_the_texts_went(cl
     claim(client, tw)
     campaign_url = f"/texting/campaigns/{tw.campaign.id}"
     assert "5 initials to send" in text_of(texter_page(client, tw))
-    response = client.post(
-        f"{campaign_url}/done", data={"next": campaign_url}, headers=HX
-    )
+    response = client.post(f"{campaign_url}/done", data={"next": campaign_url}, headers=HX)
     fragment = soup_of(response)
     status = fragment.find(id="texter-status")
     assert status["hx-swap-oob"] == "true"
