@@ -78,6 +78,7 @@ def register_blueprints(app: Flask) -> None:
         texting,
         webhooks,
     )
+    from spoke.views import invite as invite_views
 
     for module in (auth, people, campaigns, contacts, texting, assignment_views, review, webhooks):
         app.register_blueprint(module.bp)
@@ -88,4 +89,5 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(invite_views.bp)
     csrf.exempt(webhooks.bp)  # Twilio signs its requests instead.

@@ -441,17 +441,18 @@ def buttons_shown(client, w) -> set[str]:
 
 def test_claim_buttons_follow_toggles_and_how_the_texter_joined(client, tw):
     w = tw
-    assert buttons_shown(client, w) == {"Get more texts to send"}
+    # Issue 13: each button says its batch size.
+    assert buttons_shown(client, w) == {"Get 5 more texts to send"}
     w.campaign.dynamic_replies_enabled = True
     db.session.commit()
-    assert buttons_shown(client, w) == {"Get more texts to send"}  # not joined for replies
+    assert buttons_shown(client, w) == {"Get 5 more texts to send"}  # not joined for replies
     join.join_by_link(db.session, w.campaign.replies_join_token, w.texter.id)
     db.session.commit()
-    assert buttons_shown(client, w) == {"Get more texts to send", "Get more replies to answer"}
+    assert buttons_shown(client, w) == {"Get 5 more texts to send", "Get 25 more replies to answer"}
     w.campaign.dynamic_initials_enabled = False
     db.session.commit()
-    assert buttons_shown(client, w) == {"Get more replies to answer"}
-    form = button(texter_page(client, w), "Get more replies to answer").find_parent("form")
+    assert buttons_shown(client, w) == {"Get 25 more replies to answer"}
+    form = button(texter_page(client, w), "Get 25 more replies to answer").find_parent("form")
     assert form["method"] == "post"
     assert form["action"] == f"/texting/campaigns/{w.campaign.id}/claim/replies"
 
@@ -461,7 +462,10 @@ def test_texters_added_on_the_panel_see_both_buttons(client, auth, w):
     db.session.commit()
     client.post(f"/campaigns/{w.campaign.id}/texters", data={"user_id": str(w.texter.id)})
     login(auth, w.texter)
-    assert buttons_shown(client, w) == {"Get more texts to send", "Get more replies to answer"}
+    assert buttons_shown(client, w) == {
+        "Get 200 more texts to send",
+        "Get 25 more replies to answer",
+    }
 
 
 def test_opening_pages_never_claims(client, tw):
@@ -480,9 +484,9 @@ def test_claim_with_htmx_reloads_the_page_with_the_message_and_next_link(client,
     soup = texter_page(client, tw)
     claim_panel = soup.find(id="claim-panel")
     assert "You got 5 texts to send." in text_of(claim_panel)
-    link = claim_panel.find("a", string="Send your texts")
-    assert link["href"] == f"{campaign_url}/send"
-    assert link["hx-boost"] == "false"  # not loaded into the panel
+    # Issue 13: one way to start sending, the page's "Send initials" (no second link here).
+    assert claim_panel.find("a") is None
+    assert soup.find("a", string="Send initials")["href"] == f"{campaign_url}/send"
     assert "5 initials to send" in text_of(soup)
     # Shown once.
     assert "You got 5" not in text_of(texter_page(client, tw))
@@ -550,11 +554,11 @@ INITIALS_REFUSALS = [
         None,
     ),
     (refuse_removed, "You are not a texter in this campaign.", None),
-    (refuse_unsent, "Send your 2 texts before asking for more.", "Send your texts"),
+    (refuse_unsent, "Send your 2 texts before asking for more.", "Send initials"),
     (
         refuse_replies_first,
         "Answer your 2 replies before asking for more texts to send.",
-        "Answer your replies",
+        "Replies",
     ),
     (refuse_cap, "You have reached your limit of 2 contacts in this campaign.", None),
     (refuse_empty_pool, "There are no more texts to send in this campaign right now.", None),
@@ -579,8 +583,8 @@ def test_every_initials_refusal_says_why(client, tw, setup, reason, next_link, h
         assert response.headers["Location"].endswith(f"/texting/campaigns/{tw.campaign.id}")
         soup = texter_page(client, tw)
     assert reason in text_of(soup)
-    if next_link:
-        assert soup.find("a", string=next_link) is not None
+    if next_link:  # the page's own link (issue 13: one way to start)
+        assert texter_page(client, tw).find("a", string=next_link) is not None
     assert tw.held() == held
 
 
@@ -606,7 +610,8 @@ def test_every_replies_refusal_says_why(client, tw, case, reason):
     soup = soup_of(claim(client, w, "replies"))
     assert reason in text_of(soup)
     if case == "unhandled":
-        assert soup.find("a", string="Answer your replies")["href"].endswith("/replies")
+        page = texter_page(client, w)
+        assert page.find("a", string="Replies")["href"].endswith("/replies")
 
 
 def test_claim_replies_takes_pool_replies(client, tw):
@@ -618,7 +623,7 @@ def test_claim_replies_takes_pool_replies(client, tw):
     assert claim(client, w, "replies").headers["HX-Location"]
     soup = texter_page(client, w)
     assert "You got 2 of 25: no more are waiting." in text_of(soup)
-    assert soup.find("a", string="Answer your replies") is not None
+    assert soup.find("a", string="Replies") is not None
     response = claim(client, w, "replies", hx=False)
     assert response.status_code == 303  # refused now: 2 unhandled held
     assert w.held("needs_response") == 2

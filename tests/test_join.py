@@ -138,7 +138,7 @@ def test_sign_up_comes_back_to_the_link_and_join_adds_everything_once(client, w)
     page = client.get(response.headers["Location"])
     assert page.status_code == 200
     assert "You joined Fall Turnout." in text_of(page)
-    assert "Get more texts to send" in text_of(page)
+    assert "Get 5 more texts to send" in text_of(page)  # issue 13: the batch size
 
 
 def test_double_submit_second_visit_and_two_tabs_create_nothing_twice(client, auth, w):

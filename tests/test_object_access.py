@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from spoke.extensions import db
-from spoke.models import BulkAction, ContactImport, Membership, Team
+from spoke.models import (
+    BulkAction,
+    CampaignExport,
+    CannedResponse,
+    ContactImport,
+    Membership,
+    Message,
+    Team,
+)
+from spoke.responses import questions
 from tests.factories import make_campaign, make_contacts, make_org, make_user
 
 MISSING = 999_999
@@ -22,7 +31,16 @@ def world(ctx):
     contact_import = ContactImport(campaign_id=campaign.id, user_id=owner.id)
     bulk = BulkAction(organization_id=org.id, user_id=owner.id, action="unassign")
     team = Team(organization_id=org.id, name="Callers")
-    db.session.add_all([contact_import, bulk, team])
+    message = Message(
+        contact_id=contact_id, campaign_id=campaign.id, direction="out", body="Hi", status="failed"
+    )
+    canned = CannedResponse(campaign_id=campaign.id, title="Thanks", text="Thanks!")
+    export = CampaignExport(
+        organization_id=org.id, campaign_id=campaign.id, user_id=owner.id, kind="contacts"
+    )
+    db.session.add_all([contact_import, bulk, team, message, canned, export])
+    db.session.commit()
+    question = questions.add_question(db.session, campaign.id, "Will you vote?", "Yes\nNo")
     db.session.commit()
     membership = db.session.query(Membership).filter_by(user_id=texter.id).one()
     return {
@@ -33,6 +51,11 @@ def world(ctx):
         "team_id": team.id,
         "membership_id": membership.id,
         "user_id": texter.id,
+        "message_id": message.id,
+        "canned_id": canned.id,
+        "question_id": question.id,
+        "answer_id": question.answers[0].id,
+        "export_id": export.id,
     }
 
 

@@ -142,12 +142,11 @@ def test_home_hides_removed_texters_without_contacts(w, client):
     assert "Left behind" not in text_of(client.get("/"))
 
 
-def test_home_empty_state_and_staff_link(w, client, auth):
+def test_home_with_nothing_to_text_sends_an_organizer_to_campaigns(w, client, auth):
+    # Issue 13: an organizer's first landing is Campaigns, not an empty texter card.
     login(auth, w.admin)
     response = client.get("/")
-    page = soup(response)
-    assert "Nothing to text yet" in text_of(response)
-    assert page.find("a", string="Campaigns")["href"] == "/campaigns"
+    assert response.status_code == 302 and response.headers["Location"] == "/campaigns"
 
 
 def test_home_needs_login(w, client, auth):

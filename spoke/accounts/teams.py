@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from spoke.accounts.accounts import NotFound, ValidationError, write_transaction
-from spoke.models import Membership, Team, TeamMember
+from spoke.models import CampaignTeam, Membership, Team, TeamMember
 
 TEAM_TAKEN = "A team with this name already exists."
 
@@ -20,27 +20,56 @@ def get_team(session: Session, org_id: int, team_id: int) -> Team:
     return team
 
 
-def create_team(session: Session, org_id: int, name: str) -> Team:
-    """Create a team with a name unique in the organization; commit and return it."""
+def _clean_name(session: Session, org_id: int, name: str, team_id: int | None = None) -> str:
+    """The stripped name, or ValidationError when blank, too long or taken by another team."""
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "Enter a team name."})
     if len(name) > 200:
         raise ValidationError({"name": "Use at most 200 characters."})
+    taken = session.scalar(
+        select(Team.id).where(
+            Team.organization_id == org_id,
+            func.lower(Team.name) == name.lower(),
+            Team.id != (team_id or 0),
+        )
+    )
+    if taken is not None:
+        raise ValidationError({"name": TEAM_TAKEN})
+    return name
+
+
+def create_team(session: Session, org_id: int, name: str) -> Team:
+    """Create a team with a name unique in the organization; commit and return it."""
     try:
         with write_transaction(session):
-            taken = session.scalar(
-                select(Team.id).where(
-                    Team.organization_id == org_id, func.lower(Team.name) == name.lower()
-                )
-            )
-            if taken is not None:
-                raise ValidationError({"name": TEAM_TAKEN})
-            team = Team(organization_id=org_id, name=name)
+            team = Team(organization_id=org_id, name=_clean_name(session, org_id, name))
             session.add(team)
     except IntegrityError:
         raise ValidationError({"name": TEAM_TAKEN}) from None
     return team
+
+
+def rename_team(session: Session, org_id: int, team_id: int, name: str) -> Team:
+    """Rename a team (the name stays unique in the organization); commit and return it."""
+    try:
+        with write_transaction(session):
+            team = get_team(session, org_id, team_id)
+            team.name = _clean_name(session, org_id, name, team.id)
+    except IntegrityError:
+        raise ValidationError({"name": TEAM_TAKEN}) from None
+    return team
+
+
+def delete_team(session: Session, org_id: int, team_id: int) -> str:
+    """Delete a team: its members stay in the organization, its campaigns lose the team; commit."""
+    with write_transaction(session):
+        team = get_team(session, org_id, team_id)
+        name = team.name
+        session.execute(delete(TeamMember).where(TeamMember.team_id == team.id))
+        session.execute(delete(CampaignTeam).where(CampaignTeam.team_id == team.id))
+        session.delete(team)
+    return name
 
 
 def add_team_member(session: Session, org_id: int, team_id: int, user_id: int) -> Team:

@@ -108,9 +108,7 @@ def _claim(session: Session, campaign_id: int, user_id: int, kind: _Kind) -> Cla
     assert assignment is not None
     room = _room_under_cap(session, assignment)
     if room == 0:
-        result.refusal = (
-            f"You have reached your limit of {assignment.max_contacts} contacts in this campaign."
-        )
+        result.refusal = _cap_refusal(assignment)
         return result
     if room is not None:
         size = min(size, room)
@@ -141,6 +139,58 @@ def _claim(session: Session, campaign_id: int, user_id: int, kind: _Kind) -> Cla
         detail=result.message,
     )
     return result
+
+
+def _cap_refusal(assignment: Assignment) -> str:
+    return f"You have reached your limit of {assignment.max_contacts} contacts in this campaign."
+
+
+@dataclass
+class ClaimPreview:
+    """What a claim button would do now: take up to `size`, or be refused with `reason`."""
+
+    kind: str
+    size: int = 0
+    reason: str = ""
+
+    @property
+    def label(self) -> str:
+        """The button's words, with the batch size: "Get 200 more texts to send"."""
+        if self.kind == "initials":
+            return f"Get {_plural(self.size, 'more text', 'more texts')} to send"
+        return f"Get {_plural(self.size, 'more reply', 'more replies')} to answer"
+
+
+def preview_claim(
+    session: Session, campaign: Campaign, assignment: Assignment | None, kind_name: str
+) -> ClaimPreview:
+    """Run a claim's checks without claiming (no lock, no write), for the texter's buttons.
+
+    The claim itself checks again inside its transaction; this only decides whether the
+    button is offered, disabled with the reason beside it, or labelled with its size.
+    """
+    kind = _INITIALS if kind_name == "initials" else _REPLIES
+    preview = ClaimPreview(kind=kind.name, size=kind.batch_size(campaign))
+    refusal = _common_refusal(campaign, assignment, kind)
+    if refusal is None and assignment is not None:
+        refusal = kind.refusal(session, campaign, assignment)
+    if refusal is not None:
+        preview.reason = refusal[0]
+        return preview
+    assert assignment is not None
+    room = _room_under_cap(session, assignment)
+    if room == 0:
+        preview.reason = _cap_refusal(assignment)
+        return preview
+    if room is not None:
+        preview.size = min(preview.size, room)
+    textable = open_pool(campaign, kind.pool(campaign.id), kind.margin)
+    waiting = textable.where is not None and session.scalar(
+        select(CC.id).where(textable.where).limit(1)
+    )
+    if not waiting:
+        preview.reason = textable.closed_refusal(session) or kind.empty
+    return preview
 
 
 def _common_refusal(

@@ -253,6 +253,20 @@ def remove_texter(
     )
     if assignment_id is None:
         raise AssignmentError("That texter is not in this campaign.")
+    return take_off(
+        session, assignment_id, actor_id=actor_id, also_conversations=also_conversations
+    )
+
+
+def take_off(
+    session: Session,
+    assignment_id: int,
+    *,
+    actor_id: int | None,
+    also_conversations: bool = False,
+    why: str = "removed from the campaign",
+) -> ManualResult:
+    """Deactivate one assignment inside the caller's write transaction, returning its contacts."""
     assignment = lock_row(session, Assignment, assignment_id)
     assert assignment is not None
     result = ManualResult()
@@ -266,10 +280,10 @@ def remove_texter(
     assignment.can_claim_initials = False
     assignment.can_claim_replies = False
     moved = _describe(result)
-    result.message = "removed from the campaign" + ("" if moved == "no change" else f"; {moved}")
+    result.message = why + ("" if moved == "no change" else f"; {moved}")
     events.record(
         session,
-        campaign_id=campaign_id,
+        campaign_id=assignment.campaign_id,
         reason="manual",
         actor_id=actor_id,
         from_assignment_id=assignment.id,

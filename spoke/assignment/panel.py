@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from spoke.assignment.claims import ClaimPreview, preview_claim
 from spoke.clock import now
 from spoke.models import Assignment, AssignmentEvent, Campaign, Membership, Message, User
 from spoke.models import CampaignContact as CC
@@ -197,21 +198,25 @@ def assignment_history(
 
 @dataclass
 class ClaimButtons:
-    """Which claim buttons a texter sees on their campaign page."""
+    """The claim buttons a texter sees: each one's label and, when it cannot work, why."""
 
-    initials: bool = False
-    replies: bool = False
+    initials: ClaimPreview | None = None
+    replies: ClaimPreview | None = None
 
     @property
     def any(self) -> bool:
-        return self.initials or self.replies
+        return self.initials is not None or self.replies is not None
 
 
-def claim_buttons(campaign: Campaign, assignment: Assignment | None) -> ClaimButtons:
+def claim_buttons(
+    session: Session, campaign: Campaign, assignment: Assignment | None
+) -> ClaimButtons:
     """Show a button when its toggle is on and the texter may claim (joined or added)."""
     if assignment is None or not assignment.is_active or campaign.status == "archived":
         return ClaimButtons()
-    return ClaimButtons(
-        initials=campaign.dynamic_initials_enabled and assignment.can_claim_initials,
-        replies=campaign.dynamic_replies_enabled and assignment.can_claim_replies,
-    )
+    buttons = ClaimButtons()
+    if campaign.dynamic_initials_enabled and assignment.can_claim_initials:
+        buttons.initials = preview_claim(session, campaign, assignment, "initials")
+    if campaign.dynamic_replies_enabled and assignment.can_claim_replies:
+        buttons.replies = preview_claim(session, campaign, assignment, "replies")
+    return buttons

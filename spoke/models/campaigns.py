@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime, time
 from typing import Any
 
@@ -22,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from spoke.clock import now
 from spoke.extensions import db
-from spoke.models.people import Organization, Team, User
+from spoke.models.people import Organization, Team, User, new_token
 
 CAMPAIGN_STATUSES = ("draft", "started", "archived")
 DEFAULT_TIMEZONE = "America/New_York"
@@ -46,11 +45,6 @@ _HELD_UNSENT = text(
     "assignment_id IS NOT NULL AND message_status = 'needs_message'"
     " AND last_inbound_at IS NULL AND last_outbound_at IS NULL"
 )
-
-
-def new_token() -> str:
-    """Return an unguessable join token (256 bits, URL safe)."""
-    return secrets.token_urlsafe(32)
 
 
 class Campaign(db.Model):

@@ -18,10 +18,19 @@ ADMIN_ROLES = ("owner", "admin")
 STAFF_ROLES = ("owner", "admin", "supervolunteer")
 
 
+def new_token() -> str:
+    """Return an unguessable link token (256 bits, URL safe)."""
+    return secrets.token_urlsafe(32)
+
+
 class Organization(db.Model):
     __tablename__ = "organization"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The People page's invite link: whoever opens it may join as a texter. Rotatable.
+    invite_token: Mapped[str] = mapped_column(
+        String(64), unique=True, index=True, default=new_token
+    )
     created_at: Mapped[datetime] = mapped_column(default=now)
 
 

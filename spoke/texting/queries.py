@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from spoke.models import Assignment, Campaign, CampaignContact, Message, OptOut
+from spoke.models import Assignment, AssignmentEvent, Campaign, CampaignContact, Message, OptOut
 
 PAST_STATUSES = ("messaged", "convo", "closed")
 
@@ -165,3 +165,31 @@ def thread(session: Session, contact_id: int) -> list[Message]:
         .order_by(Message.created_at.asc(), Message.id.asc())
     )
     return list(session.scalars(query))
+
+
+# Moves that can take a texter's unsent initials back to the pool.
+_RELEASES = ("done_texting", "release_unsent", "manual", "message_review")
+
+
+def initials_went_back(session: Session, assignment_id: int) -> bool | None:
+    """Why a texter has nothing to send: True if their unsent texts last went back to the pool,
+    False if they sent their batch, None if they never had any."""
+    last = session.execute(
+        select(AssignmentEvent.reason, AssignmentEvent.from_assignment_id)
+        .where(
+            AssignmentEvent.contact_count > 0,
+            or_(
+                AssignmentEvent.to_assignment_id == assignment_id,
+                and_(
+                    AssignmentEvent.from_assignment_id == assignment_id,
+                    AssignmentEvent.to_assignment_id.is_(None),
+                    AssignmentEvent.reason.in_(_RELEASES),
+                ),
+            ),
+        )
+        .order_by(AssignmentEvent.id.desc())
+        .limit(1)
+    ).first()
+    if last is None:
+        return None
+    return last.from_assignment_id == assignment_id

@@ -11,7 +11,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     g,
     redirect,
@@ -31,6 +30,7 @@ from spoke.views import _web as web
 from spoke.views import join as join_views
 from spoke.views import texters as texters_views
 from spoke.views._feedback import ResponseValue, campaign_fragment, remember
+from spoke.views.invite import public_url
 
 bp = Blueprint("assignment", __name__)
 
@@ -79,7 +79,7 @@ def assignment_history(campaign: Campaign) -> list[panel.HistoryRow]:
 @bp.app_template_global()
 def claim_buttons(campaign: Campaign, assignment: Assignment | None) -> panel.ClaimButtons:
     """Which claim buttons the texter sees."""
-    return panel.claim_buttons(campaign, assignment)
+    return panel.claim_buttons(db.session, campaign, assignment)
 
 
 @bp.app_template_global()
@@ -95,10 +95,7 @@ def unsent_countdown(campaign: Campaign) -> str:
 def assignment_link(campaign: Campaign, kind: str) -> str:
     """The full join URL of the campaign's `kind` link, on PUBLIC_BASE_URL when set."""
     token = campaign.initials_join_token if kind == "initials" else campaign.replies_join_token
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if base:
-        return base.rstrip("/") + url_for("assignment.join", token=token)
-    return url_for("assignment.join", token=token, _external=True)
+    return public_url("assignment.join", token=token)
 
 
 @bp.app_template_global()
@@ -179,7 +176,8 @@ def claim(campaign_id: int, kind: str) -> ResponseValue:
             # "what next" link wait in the session for the claim fragment there.
             remember("claim", campaign.id, feedback, next_page=True)
             response = Response("", 200)
-            response.headers["HX-Location"] = url_for("texting.campaign", campaign_id=campaign.id)
+            page = "initials" if kind == "initials" and request.form.get("view") else "campaign"
+            response.headers["HX-Location"] = url_for(f"texting.{page}", campaign_id=campaign.id)
             return response
         remember("claim", campaign.id, feedback)
         assignment = authz.texter_assignment(campaign)

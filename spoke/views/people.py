@@ -25,6 +25,12 @@ from spoke.views.auth import invalid_status
 bp = Blueprint("people", __name__)
 
 ROW = "people/_member_row.html"
+ROLE_HELP = (
+    ("owner", "Everything an admin does, and grants or removes the owner role."),
+    ("admin", "Creates campaigns, assigns texters, reviews messages, manages people and teams."),
+    ("supervolunteer", "Sees campaigns, Message Review, People and Teams, without changing them."),
+    ("texter", "Sends texts and answers replies in the campaigns they are in."),
+)
 TEAM = "people/_team.html"
 
 
@@ -46,7 +52,9 @@ def row_context(member: Membership, **extra: Any) -> dict[str, Any]:
 def index() -> str:
     """List the organization's members with their roles."""
     members = accounts.org_members(db.session, current_org_id())
-    return render_template("people/index.html", members=members, grantable=grantable_roles())
+    return render_template(
+        "people/index.html", members=members, grantable=grantable_roles(), role_help=ROLE_HELP
+    )
 
 
 @bp.route("/people/<int:membership_id>/role", methods=["POST"])
@@ -153,3 +161,32 @@ def remove_team_member(team_id: int, user_id: int) -> Any:
     except accounts.NotFound:
         abort(404)
     return team_answer(team)
+
+
+@bp.route("/teams/<int:team_id>/rename", methods=["POST"])
+@admin_required
+def rename_team(team_id: int) -> Any:
+    """Rename a team; a blank or taken name is shown next to the team."""
+    try:
+        team = team_service.rename_team(
+            db.session, current_org_id(), team_id, request.form.get("name", "")
+        )
+    except accounts.NotFound:
+        abort(404)
+    except accounts.ValidationError as exc:
+        return team_answer(get_team_or_404(team_id), error=exc.errors.get("name"))
+    if not web.is_fragment_request():
+        flash(f"Team renamed to {team.name}.", "success")
+    return team_answer(team)
+
+
+@bp.route("/teams/<int:team_id>/delete", methods=["POST"])
+@admin_required
+def delete_team(team_id: int) -> Any:
+    """Delete a team (its members stay in the organization) and go back to Teams."""
+    try:
+        name = team_service.delete_team(db.session, current_org_id(), team_id)
+    except accounts.NotFound:
+        abort(404)
+    flash(f"Team {name} deleted. Its members are still in the organization.", "success")
+    return redirect(url_for("people.teams"), code=303)

@@ -31,6 +31,7 @@ from spoke.models import Assignment, BulkAction, Campaign, CampaignContact
 from spoke.models.messages import STALL_MINUTES
 from spoke.responses import answers
 from spoke.runtime import tasks
+from spoke.texting.queries import campaign_counts
 from spoke.views import _authz as authz
 from spoke.views import _params as params
 from spoke.views import _web as web
@@ -268,12 +269,24 @@ def done_texting(campaign_id: int) -> ResponseValue:
         abort(404)
     back = web.safe_next(request.form.get("next"))
     if web.is_fragment_request():
-        return render_template(
+        done_html = render_template(
             "texting/_done.html",
             campaign=campaign,
             assignment=authz.texter_assignment(campaign),
             done_message=result.message,
             done_next=back,
         )
+        if back != url_for("texting.campaign", campaign_id=campaign.id):
+            return done_html
+        # The page's counts and its Send button change too: swap them out of band.
+        counts = campaign_counts(db.session, current_user.id, campaign.id)
+        assignment = authz.texter_assignment(campaign)
+        status = render_template(
+            "texting/_campaign_status.html", campaign=campaign, counts=counts, oob=True
+        )
+        claim = render_template(
+            "texting/_claim.html", campaign=campaign, assignment=assignment, oob=True
+        )
+        return done_html + status + claim
     flash(result.message, "success")
     return redirect(back, code=303)

@@ -39,12 +39,15 @@ Answer = Any  # a rendered page, a fragment, or a redirect
 
 @bp.get("/")
 @login_required
-def home() -> str:
+def home() -> Answer:
     """List my started campaigns with what waits for me in each."""
     membership = g.get("membership")
     rows = []
     if membership is not None:
         rows = q.my_campaigns(db.session, current_user.id, membership.organization_id)
+        if not rows and membership.is_staff:
+            # An organizer with nothing to text starts on Campaigns (first day: create one).
+            return redirect(url_for("campaigns.index"))
     return render_template("texting/home.html", rows=rows)
 
 
@@ -76,6 +79,10 @@ def _initial_context(campaign: Campaign, notice: str = "", error: str = "") -> d
         "campaign": campaign,
         "contact": contact,
         "left": q.initials_left(db.session, assignment.id) if assignment else 0,
+        "went_back": q.initials_went_back(db.session, assignment.id)
+        if assignment and contact is None
+        else None,
+        "assignment": assignment,
         "message": script.render(campaign.script, contact, current_user.first_name)
         if contact
         else "",

@@ -1,6 +1,15 @@
 // spoke: small progressive enhancements. Everything works without this file.
 (function () {
   "use strict";
+  document.documentElement.classList.add("js");
+
+  // "Menu" folds the admin nav on a phone.
+  document.addEventListener("click", function (e) {
+    var btn = e.target.closest ? e.target.closest(".nav-toggle") : null;
+    if (!btn) return;
+    var open = btn.closest(".topbar").classList.toggle("nav-open");
+    btn.setAttribute("aria-expanded", open ? "true" : "false");
+  });
 
   // Forms marked data-enter-sends submit on Enter key-UP only: a held key repeats
   // keydown, never keyup, so holding Enter can never send more than one message.

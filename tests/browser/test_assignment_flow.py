@@ -138,14 +138,14 @@ def test_admin_enables_initials_and_a_new_texter_claims_on_a_phone(live_server, 
             no_sideways_scroll(phone)
             shot(phone, "4_joined")
 
-            phone.get_by_role("button", name="Get more texts to send").click()
+            phone.get_by_role("button", name="Get 5 more texts to send").click()
             expect(phone.get_by_text("You got 5 texts to send.")).to_be_visible()
             expect(phone.get_by_role("listitem").filter(has_text="initials to send")).to_have_text(
                 re.compile(r"^\s*5\s*initials to send")
             )
             no_sideways_scroll(phone)
             shot(phone, "5_claimed_5")
-            phone.get_by_role("link", name="Send your texts").click()
+            phone.get_by_role("link", name="Send initials").click()
             phone.wait_for_url(f"{base}/texting/campaigns/{campaign_id}/send")
             expect(phone.get_by_text("5 left")).to_be_visible()
             no_sideways_scroll(phone)
@@ -163,7 +163,7 @@ def test_admin_enables_initials_and_a_new_texter_claims_on_a_phone(live_server, 
             shot(phone, "8_all_sent")
             phone.get_by_role("link", name="← Fall Turnout").click()
             phone.wait_for_url(f"{base}/texting/campaigns/{campaign_id}")
-            phone.get_by_role("button", name="Get more texts to send").click()
+            phone.get_by_role("button", name="Get 3 more texts to send").click()
             expect(phone.get_by_text("You got 3 texts to send.")).to_be_visible()
             expect(phone.get_by_role("listitem").filter(has_text="initials to send")).to_have_text(
                 re.compile(r"^\s*3\s*initials to send")

@@ -100,7 +100,7 @@ def test_new_organization_to_answered_reply(live_server, chromium_path, tmp_path
             expect(admin.get_by_text("Your organization is ready.")).to_be_visible()
 
             # --- 2. a campaign, its contacts, its script; start it ------------------------
-            admin.get_by_role("link", name="New campaign").click()
+            admin.get_by_role("link", name="Create your first campaign").click()
             admin.get_by_label("Title").fill(TITLE)
             admin.get_by_label("Description").fill("Remind neighbors where they vote.")
             admin.get_by_role("button", name="Create campaign").click()

@@ -61,13 +61,14 @@ def test_texter_sees_hours_and_refusal_on_a_phone(live_server, chromium_path):
             expect(page.locator("#texting-hours")).to_have_text(
                 "Texting hours: 9:00 am–9:00 pm in each contact's time zone."
             )
-            page.get_by_role("button", name="Get more texts to send").click()
+            # Issue 13: a claim that cannot work is disabled, with the reason beside it.
+            expect(page.get_by_role("button", name="Get 200 more texts to send")).to_be_disabled()
             expect(page.locator("#claim-panel").get_by_text(REFUSAL)).to_be_visible()
             SHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SHOTS / "hours-refusal.png"), full_page=True)
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= PHONE["width"], f"{width}px wide on a {PHONE['width']}px phone"
-            tap = page.get_by_role("button", name="Get more texts to send").bounding_box()
+            tap = page.get_by_role("button", name="Get 200 more texts to send").bounding_box()
             assert tap["height"] >= 44
             browser.close()
     finally:

@@ -3,7 +3,7 @@
 An admin turns on replies claiming and the release after 1 minute; a texter sends an
 initial; the admin simulates the contact's reply; the texter sees "released in 1 min"; the
 embedded ticker releases it once the (test) clock passes the minute; a second texter joins
-through the replies link, claims it with "Get more replies to answer" and answers it.
+through the replies link, claims it with "Get 25 more replies to answer" and answers it.
 Screenshots go to /work/notes/shots/ (or $SPOKE_SHOTS_DIR).
 """
 
@@ -145,10 +145,10 @@ def test_unhandled_reply_counts_down_is_released_and_claimed_by_another(browser,
     rob.goto(replies_link)
     rob.get_by_role("button", name="Join campaign").click()
     expect(rob.get_by_text("You joined Early vote.")).to_be_visible()
-    rob.get_by_role("button", name="Get more replies to answer").click()
+    rob.get_by_role("button", name="Get 25 more replies to answer").click()
     expect(rob.get_by_text("You got 1 of")).to_be_visible()
     shot(rob, "4-second-texter-claimed")
-    rob.get_by_role("link", name="Answer your replies").click()
+    rob.get_by_role("link", name="Replies", exact=True).click()
     rob.get_by_role("link", name=re.compile("Jamie Voter")).click()
     expect(rob.get_by_text("Yes! Where do I vote early?")).to_be_visible()
     rob.get_by_label("Reply").fill("At the town hall, 9am to 5pm. Thanks!")
