@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -292,16 +292,3 @@ def take_off(
         detail=result.message,
     )
     return result
-
-
-def held_counts(session: Session, campaign_id: int) -> dict[int, dict[str, int]]:
-    """Per assignment: contacts held by status, for the Texters panel (one grouped query)."""
-    rows = session.execute(
-        select(CC.assignment_id, CC.message_status, func.count())
-        .where(CC.campaign_id == campaign_id, CC.assignment_id.is_not(None))
-        .group_by(CC.assignment_id, CC.message_status)
-    )
-    out: dict[int, dict[str, int]] = {}
-    for assignment_id, status, n in rows:
-        out.setdefault(assignment_id, {})[status] = n
-    return out

@@ -1,16 +1,19 @@
-"""Views: one outbound text's status and Retry, and the reply box's length counter."""
+"""Views: one text's status and Retry, the reply box's length counter, and Simulate reply."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from flask import Blueprint, abort, request, url_for
+from flask import Blueprint, abort, current_app, request, url_for
 from flask_login import current_user, login_required
 
 from spoke.extensions import db
 from spoke.models import CampaignContact, Message
 from spoke.runtime import tasks
 from spoke.texting import messaging
+from spoke.texting.inbound import receive_inbound
+from spoke.texting.providers import is_fake
 from spoke.texting.segments import measure
 from spoke.views import _authz as authz
 from spoke.views import texting as texting_views
@@ -69,3 +72,31 @@ def count() -> Any:
     """Show how long the typed reply is: characters, segments, and the hard limit."""
     length = measure(request.form.get("body", "").strip())
     return fragment_or_redirect("texting/_reply_count.html", url_for("texting.home"), length=length)
+
+
+@bp.post("/texting/contacts/<int:contact_id>/simulate-reply")
+@authz.admin_required
+def simulate_reply(contact_id: int) -> Any:
+    """Inject an inbound text from this contact (fake provider only), as if they replied."""
+    contact = authz.get_contact_or_404(contact_id)
+    if not is_fake(current_app.config):
+        abort(404)
+    body = request.form.get("body", "").strip()
+    if not body:
+        return texting_views._conversation_invalid(
+            contact, simulate_error="Write the reply to simulate."
+        )
+    message = receive_inbound(
+        db.session,
+        contact.cell,
+        body,
+        "SIM" + uuid.uuid4().hex,
+        contact_id=contact.id,
+        region=current_app.config["DEFAULT_PHONE_REGION"],
+    )
+    db.session.commit()
+    if message is None:
+        return texting_views._answer(
+            "conversation", contact, error="Only started campaigns receive replies."
+        )
+    return texting_views._answer("conversation", contact, notice="Reply received.")

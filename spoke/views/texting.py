@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +25,6 @@ from spoke.models import Campaign, CampaignContact
 from spoke.runtime import tasks
 from spoke.texting import messaging
 from spoke.texting import queries as q
-from spoke.texting.inbound import receive_inbound
 from spoke.texting.providers import is_fake
 from spoke.views import _authz as authz
 from spoke.views import _params as params
@@ -277,27 +275,3 @@ def skip(contact_id: int) -> Answer:
 def opt_out(contact_id: int) -> Answer:
     """Opt a contact out of all of the organization's texts."""
     return _contact_action(contact_id, messaging.opt_out_contact, "{name} is opted out.")
-
-
-@bp.post("/texting/contacts/<int:contact_id>/simulate-reply")
-@authz.admin_required
-def simulate_reply(contact_id: int) -> Answer:
-    """Inject an inbound text from this contact (fake provider only), as if they replied."""
-    contact = authz.get_contact_or_404(contact_id)
-    if not is_fake(current_app.config):
-        abort(404)
-    body = request.form.get("body", "").strip()
-    if not body:
-        return _conversation_invalid(contact, simulate_error="Write the reply to simulate.")
-    message = receive_inbound(
-        db.session,
-        contact.cell,
-        body,
-        "SIM" + uuid.uuid4().hex,
-        contact_id=contact.id,
-        region=current_app.config["DEFAULT_PHONE_REGION"],
-    )
-    db.session.commit()
-    if message is None:
-        return _answer("conversation", contact, error="Only started campaigns receive replies.")
-    return _answer("conversation", contact, notice="Reply received.")
