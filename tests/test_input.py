@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from bs4 import BeautifulSoup
 from flask import g
@@ -12,6 +14,7 @@ from spoke import clock, parsing
 from spoke.extensions import db
 from spoke.models import Assignment, Campaign, CampaignContact, Message, Team
 from spoke.texting import inbound, messaging
+from spoke.views import _params as url_params
 from tests.factories import give_contacts, make_campaign, make_contacts, make_org, make_user
 
 HX = {"HX-Request": "true"}
@@ -122,7 +125,11 @@ def rows(model) -> int:
 def id_rules(app):
     """Every route with an `int` in its path, and the methods it answers."""
     for rule in app.url_map.iter_rules():
-        ints = [name for name, conv in rule._converters.items() if conv.regex == "[0-9]{1,20}"]
+        ints = [
+            name
+            for name, conv in rule._converters.items()
+            if isinstance(conv, url_params.IdConverter)
+        ]
         if ints:
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
                 yield rule, method, ints
@@ -298,3 +305,24 @@ def test_a_signed_webhook_with_a_message_sid_over_64_characters_is_refused(w, cl
     assert rows(Message) == before
     db.session.expire_all()
     assert not db.session.get(CampaignContact, w["ids"][0]).opted_out
+
+
+@pytest.mark.parametrize(
+    ("raw", "matches"),
+    [
+        ("0", True),
+        ("7", True),
+        ("999999999", True),
+        ("1999999999", True),
+        ("2147483647", True),
+        ("2147483648", False),
+        ("2147483650", False),
+        ("9999999999", False),
+        ("0123456789", False),
+        ("\u0661", False),
+    ],
+)
+def test_the_url_id_pattern_stops_at_the_integer_column(raw, matches):
+    """The bound is in the URL pattern, so no rule matches a larger id (404, never 405)."""
+    pattern = re.compile(f"^{url_params.IdConverter.regex}$")
+    assert bool(pattern.match(raw)) is matches
