@@ -24,6 +24,7 @@ from spoke import clock, parsing
 from spoke.extensions import db
 from spoke.models import Membership, Team
 from spoke.texting import inbound, messaging
+from spoke.views._params import IdConverter
 from tests.factories import give_contacts, make_campaign, make_contacts, make_org, make_user
 
 # Query (GET) and form (POST) numbers, by endpoint.
@@ -72,7 +73,6 @@ PROPERTY = settings(
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-INT_REGEX = "[0-9]{1,20}"
 
 
 def with_edges(test):
@@ -98,7 +98,7 @@ PATH_CASES = [
     for rule in RULES
     for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
     for name, converter in rule._converters.items()
-    if converter.regex == INT_REGEX
+    if isinstance(converter, IdConverter)
 ]
 FIELD_CASES = [
     pytest.param(endpoint, name, id=f"{endpoint} {name}")
