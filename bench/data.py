@@ -48,8 +48,10 @@ _STATUS_BY_SLOT = [s for s, n in STATUS_MIX for _ in range(n)]
 CONTACT_COLUMNS = (
     "id, campaign_id, first_name, last_name, cell, zip, custom_fields, assignment_id, "
     "assigned_at, message_status, opted_out, last_inbound_at, last_outbound_at, "
-    "created_at, updated_at"
+    "created_at, updated_at, timezone, timezone_source"
 )
+# Four US zones, as a national list would have them (the claim's open-zone list is these).
+ZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles")
 MESSAGE_COLUMNS = (
     "contact_id, campaign_id, direction, body, user_id, status, status_at, attempts, "
     "error, error_detail, created_at, updated_at"
@@ -121,6 +123,8 @@ def contact_rows(ds: Dataset, at: datetime) -> Iterator[tuple[Any, ...]]:
             outbound,
             day_ago,
             day_ago,
+            ZONES[i % len(ZONES)],
+            "zip",
         )
 
 
@@ -184,6 +188,9 @@ def _people(ds: Dataset) -> None:
         dynamic_replies_enabled=True,
         release_unhandled_enabled=True,
         release_unhandled_minutes=30,
+        # These paths are measured without texting hours (their own bench is claims_hours).
+        texting_hours_enforced=False,
+        contact_timezones=list(ZONES),
     )
     db.session.add(campaign)
     db.session.flush()
