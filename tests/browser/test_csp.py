@@ -59,7 +59,7 @@ def test_htmx_pages_work_under_the_policy(strict_server, chromium_path):
             assert page.evaluate("typeof window.htmx") == "object"
             assert page.evaluate("htmx.config.includeIndicatorStyles") is False
 
-            page.get_by_role("link", name="New campaign").click()  # a boosted link
+            page.get_by_role("link", name="Create your first campaign").click()  # a boosted link
             page.get_by_label("Title").fill("Policy check")
             page.get_by_role("button", name="Create campaign").click()
             expect(page.get_by_role("heading", name="Policy check", level=1)).to_be_visible()

@@ -73,7 +73,8 @@ def log_in(browser, base: str, email: str, **context):  # type: ignore[no-untype
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill("password123")
     page.get_by_role("button", name="Log in").click()
-    page.get_by_role("button", name="Log out").wait_for()
+    # On a phone the nav is folded behind Menu: wait for the button to exist, not to show.
+    page.get_by_role("button", name="Log out", include_hidden=True).wait_for(state="attached")
     return page
 
 
