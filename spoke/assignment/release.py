@@ -23,8 +23,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from spoke.assignment import release_unsent, sql
-from spoke.assignment.release_sweep import CHUNK, cutoff_for, release_chunk, sweep_chunks
+from spoke.assignment import release_sweep, release_unsent, sql
+from spoke.assignment.release_sweep import CHUNK, release_chunk
+from spoke.assignment.release_sweep import cutoff_for as cutoff_for  # used by callers
 from spoke.clock import now
 from spoke.models import AssignmentEvent, Campaign
 from spoke.models import CampaignContact as CC
@@ -84,26 +85,19 @@ def sweep_campaign(
 ) -> int:
     """Release the campaign's overdue unhandled replies chunk by chunk; return how many.
 
-    Each chunk is committed here (the sweep is many transactions by design). The cutoff is
-    fixed at the start so a long sweep has a definite end. `after_chunk(released_so_far)`
-    runs after each commit (tests use it to kill a sweep between chunks).
+    `after_chunk(released_so_far)` runs after each commit (tests use it to kill a sweep
+    between chunks).
     """
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None or not _eligible(campaign):
-        session.commit()
-        return 0
-    cutoff = cutoff_for(campaign.release_unhandled_minutes)
-    released = sweep_chunks(
+    return release_sweep.sweep_campaign(
         session,
-        lambda limit, event_id: release_unhandled_chunk(
-            session, campaign_id, cutoff, limit=limit, event_id=event_id
-        ),
+        campaign_id,
+        eligible=_eligible,
+        minutes=lambda campaign: campaign.release_unhandled_minutes,
+        release=release_unhandled_chunk,
+        noun="unhandled replies",
         chunk=chunk,
         after_chunk=after_chunk,
     )
-    if released:
-        log.info("released %s unhandled replies in campaign %s", released, campaign_id)
-    return released
 
 
 def _eligible(campaign: Campaign) -> bool:

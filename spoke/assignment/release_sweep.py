@@ -11,6 +11,7 @@ single writer serialises).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,8 +21,10 @@ from sqlalchemy.orm import Session
 
 from spoke.assignment import events, sql
 from spoke.clock import now
-from spoke.models import AssignmentEvent
+from spoke.models import AssignmentEvent, Campaign
 from spoke.transactions import begin_write
+
+log = logging.getLogger(__name__)
 
 CHUNK = 500
 
@@ -99,3 +102,41 @@ def sweep_chunks(
         # Fewer than a chunk: the rest is done, or locked by a concurrent sweep moving it.
         if len(ids) < chunk:
             return released
+
+
+# release(session, campaign_id, cutoff, limit=..., event_id=...) -> (released ids, event id)
+RuleChunk = Callable[..., tuple[list[int], int | None]]
+
+
+def sweep_campaign(
+    session: Session,
+    campaign_id: int,
+    *,
+    eligible: Callable[[Campaign], bool],
+    minutes: Callable[[Campaign], int],
+    release: RuleChunk,
+    noun: str,
+    chunk: int = CHUNK,
+    after_chunk: Callable[[int], None] | None = None,
+) -> int:
+    """Run one release rule over one campaign, chunk by chunk; return how many it released.
+
+    Each chunk is committed here (the sweep is many transactions by design). The cutoff is
+    fixed at the start, from the campaign's `minutes`, so a long sweep has a definite end.
+    """
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None or not eligible(campaign):
+        session.commit()
+        return 0
+    cutoff = cutoff_for(minutes(campaign))
+    released = sweep_chunks(
+        session,
+        lambda limit, event_id: release(
+            session, campaign_id, cutoff, limit=limit, event_id=event_id
+        ),
+        chunk=chunk,
+        after_chunk=after_chunk,
+    )
+    if released:
+        log.info("released %s %s in campaign %s", released, noun, campaign_id)
+    return released

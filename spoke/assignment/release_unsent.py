@@ -28,8 +28,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
-from spoke.assignment import sql
-from spoke.assignment.release_sweep import CHUNK, cutoff_for, release_chunk, sweep_chunks
+from spoke.assignment import release_sweep, sql
+from spoke.assignment.release_sweep import CHUNK, release_chunk
 from spoke.clock import now
 from spoke.models import Campaign
 from spoke.models import CampaignContact as CC
@@ -93,22 +93,16 @@ def sweep_campaign(
     after_chunk: Callable[[int], None] | None = None,
 ) -> int:
     """Release the campaign's overdue unsent initials chunk by chunk; return how many."""
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None or not eligible(campaign):
-        session.commit()
-        return 0
-    cutoff = cutoff_for(campaign.release_unsent_minutes)
-    released = sweep_chunks(
+    return release_sweep.sweep_campaign(
         session,
-        lambda limit, event_id: release_unsent_chunk(
-            session, campaign_id, cutoff, limit=limit, event_id=event_id
-        ),
+        campaign_id,
+        eligible=eligible,
+        minutes=lambda campaign: campaign.release_unsent_minutes,
+        release=release_unsent_chunk,
+        noun="unsent initials",
         chunk=chunk,
         after_chunk=after_chunk,
     )
-    if released:
-        log.info("released %s unsent initials in campaign %s", released, campaign_id)
-    return released
 
 
 def held_count(session: Session, campaign_id: int) -> int:
